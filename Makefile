@@ -1,0 +1,56 @@
+# The two commands: `make book` (build the book at book scale) and `make test` (everything CI checks).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# Book builds never show progress bars (they would be frozen into the pages).
+RUN_QUIET := OVERPARAM_PROGRESS=0 PYTHONHASHSEED=0
+
+.PHONY: book test env lint unit nbval html claims browser sync bench clean
+
+## env: create .venv with the pinned environment (torch first, so pip never pulls a CUDA build)
+env: $(STAMP)
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+## book: execute every chapter at book scale and build _build/html (fails on any error or failed claim)
+book: env html claims
+
+html: env
+	rm -rf _build/html _build/jupyter_execute _build/.doctrees _build/claims/$${OVERPARAM_SCALE:-book}
+	$(RUN_QUIET) OVERPARAM_SCALE=$${OVERPARAM_SCALE:-book} $(BIN)/jupyter-book build . -W --keep-going
+
+claims: env
+	$(BIN)/python scripts/check_claims.py --scale $${OVERPARAM_SCALE:-book}
+
+## test: lint, unit tests, pairing, nbval at test scale, the book build, the browser checks
+test: env lint unit nbval book browser
+
+lint: env
+	$(BIN)/ruff check lib tests scripts notebooks
+
+unit: env
+	$(BIN)/pytest -q -m "not browser" tests
+
+nbval: env
+	rm -rf _build/claims/test
+	$(RUN_QUIET) OVERPARAM_SCALE=test $(BIN)/pytest -q -p no:cacheprovider --nbval-lax \
+	  --nbval-cell-timeout=600 $(NOTEBOOKS)
+	$(BIN)/python scripts/check_claims.py --scale test
+
+browser: env
+	$(BIN)/pytest -q -m browser tests/test_browser.py
+
+## sync: regenerate every notebooks/*.ipynb from its .md source (outputs stripped)
+sync: env
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.md
+
+clean:
+	rm -rf _build

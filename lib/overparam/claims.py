@@ -1,0 +1,163 @@
+"""Claims: each chapter states what it shows as checks that fail the build when false.
+
+::
+
+    claims = Claims("double_descent")
+    claims.check("peak_at_threshold", measured=p_peak / n, ok=0.8 <= p_peak / n <= 1.25,
+                 expect="0.8 ≤ p*/n ≤ 1.25", statement="Test error peaks where p ≈ n",
+                 source="belkin2019reconciling")
+    claims.report()  # renders the table; writes the records; raises ClaimFailed if any failed
+
+:meth:`Claims.report` writes ``<scale>/<chapter>.json`` under ``$OVERPARAM_CLAIMS_DIR``,
+by default ``_build/claims`` in the book's root (the nearest folder above the working
+directory holding ``_config.yml``). Without either, it only renders the table.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import numbers
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from overparam import scale
+
+ENV_VAR = "OVERPARAM_CLAIMS_DIR"
+
+
+class ClaimFailed(AssertionError):
+    """Raised by :meth:`Claims.report` when at least one claim does not hold."""
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    statement: str
+    measured: float | str
+    expect: str
+    ok: bool
+    source: str
+    scale: str
+    seconds: float
+
+
+def _process_start() -> float:
+    """Wall-clock time at which this process started (the kernel's, in a notebook)."""
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except Exception:  # psutil missing or unsupported: fall back to the import time of this module
+        return _IMPORTED
+
+
+_IMPORTED = time.time()
+
+
+def claims_dir(start: Path | None = None) -> Path | None:
+    """Where records go: ``$OVERPARAM_CLAIMS_DIR``, else ``<book root>/_build/claims``, else None."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file():
+            return folder / "_build" / "claims"
+    return None
+
+
+def _format(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    return f"{value:.4g}"
+
+
+class Claims:
+    """The claims of one chapter, collected with :meth:`check` and closed by :meth:`report`."""
+
+    def __init__(self, chapter: str):
+        if not isinstance(chapter, str) or not chapter.replace("_", "").isalnum():
+            raise ValueError(f"chapter: expected the chapter's slug, e.g. 'double_descent', got {chapter!r}")
+        self.chapter = chapter
+        self.records: list[Record] = []
+
+    def check(self, id: str, *, measured, ok, expect: str, statement: str, source: str = "") -> bool:
+        """Record one claim. ``ok`` must be the outcome of comparing ``measured`` with ``expect``."""
+        if not isinstance(id, str) or not id:
+            raise ValueError(f"id: expected a non-empty string, got {id!r}")
+        if any(r.id == id for r in self.records):
+            raise ValueError(f"id: claim {id!r} was already checked in chapter {self.chapter!r}")
+        if hasattr(ok, "item"):  # a 0-d tensor or numpy bool
+            ok = ok.item()
+        if not isinstance(ok, bool):
+            raise TypeError(f"ok: expected a bool (the outcome of the check), got {type(ok).__name__}")
+        if hasattr(measured, "item"):
+            measured = measured.item()
+        if isinstance(measured, numbers.Real) and not isinstance(measured, bool):
+            measured = float(measured)
+            if not math.isfinite(measured):
+                ok = False  # a NaN or infinite measurement never supports a claim
+        elif not isinstance(measured, str):
+            raise TypeError(f"measured: expected a number or a string, got {type(measured).__name__}")
+        seconds = time.time() - _process_start()
+        self.records.append(Record(id, statement, measured, expect, ok, source, scale.current(), seconds))
+        return ok
+
+    @property
+    def failed(self) -> list[Record]:
+        return [r for r in self.records if not r.ok]
+
+    def table_html(self) -> str:
+        rows = "".join(
+            f"<tr><td>{'✅' if r.ok else '❌'}</td><td><code>{html.escape(r.id)}</code></td>"
+            f"<td>{html.escape(r.statement)}</td><td>{html.escape(_format(r.measured))}</td>"
+            f"<td>{html.escape(r.expect)}</td></tr>"
+            for r in self.records
+        )
+        return (
+            f'<table class="overparam-claims"><caption>Claims of this chapter at scale '
+            f"<code>{scale.current()}</code></caption><thead><tr><th></th><th>claim</th>"
+            f"<th>statement</th><th>measured</th><th>expected</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+    def __str__(self) -> str:
+        lines = [f"claims of {self.chapter} at scale {scale.current()}:"]
+        for r in self.records:
+            mark = "ok  " if r.ok else "FAIL"
+            lines.append(f"  [{mark}] {r.id}: {r.statement} (measured {_format(r.measured)}, expected {r.expect})")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self.table_html()
+
+    def write(self) -> Path | None:
+        """Write the records as JSON under :func:`claims_dir`; return the path (None if nowhere)."""
+        folder = claims_dir()
+        if folder is None:
+            return None
+        path = folder / scale.current() / f"{self.chapter}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps([asdict(r) for r in self.records], indent=2, ensure_ascii=False))
+        tmp.replace(path)
+        return path
+
+    def report(self) -> None:
+        """Render the table, write the records, then raise :class:`ClaimFailed` if any claim failed."""
+        if not self.records:
+            raise ClaimFailed(f"chapter {self.chapter!r} checked no claims")
+        try:
+            from IPython.display import HTML, display
+
+            display(HTML(self.table_html()))
+        except ImportError:
+            print(self)
+        self.write()
+        if self.failed:
+            raise ClaimFailed(
+                f"{len(self.failed)} of {len(self.records)} claims failed in {self.chapter!r}:\n{self}"
+            )

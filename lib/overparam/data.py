@@ -1,0 +1,128 @@
+"""Data sets the chapters use, all generated locally from a seed (no downloads).
+
+* :func:`mnist1d` -- the MNIST-1D benchmark of Greydanus & Kobak (2020), produced by
+  the ``mnist1d`` package's own generator, with optional label noise and a fixed
+  permutation of the input positions.
+* :func:`gaussian_design` -- rows x ~ N(0, diag(eigenvalues)), the design of the
+  linear chapters.
+* :func:`teacher_regression` -- y = x·w* + noise on such a design.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from overparam._check import as_generator, check_fraction, check_positive_int
+
+
+class Split(NamedTuple):
+    """A train/test split: ``x`` of shape (n, d), ``y`` of shape (n,)."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+@functools.lru_cache(maxsize=8)
+def _mnist1d_arrays(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The package's generator, run with its default arguments, global RNG state restored."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples = num_samples
+    args.train_split = 1.0  # we split ourselves
+    args.seed = seed
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002 (restored below)
+    try:
+        ds = make_dataset(args)  # seeds numpy's and Python's global RNGs
+    finally:
+        np.random.set_state(np_state)  # noqa: NPY002
+        random.setstate(py_state)
+    return ds["x"].astype(np.float32), ds["y"].astype(np.int64)
+
+
+def mnist1d(
+    n_train: int = 4000,
+    n_test: int = 1000,
+    label_noise: float = 0.0,
+    shuffle_pixels: bool = False,
+    seed: int = 0,
+) -> Split:
+    """MNIST-1D, generated procedurally (Greydanus & Kobak 2020).
+
+    Args:
+        n_train, n_test: sizes of the two parts (disjoint draws of one generated set).
+        label_noise: fraction of *training* labels replaced by a uniformly drawn
+            label different from the true one (exactly ``round(label_noise * n_train)``).
+        shuffle_pixels: permute the 40 input positions with one fixed permutation
+            (the same for train and test), which destroys locality but no information.
+        seed: seeds the generator, the noisy labels and the permutation.
+
+    Returns:
+        ``Split`` with x of shape (n, 40) float32 and y int64 in 0..9.
+    """
+    check_positive_int("n_train", n_train)
+    check_positive_int("n_test", n_test)
+    check_fraction("label_noise", label_noise)
+    total = n_train + n_test
+    num_samples = -(-total // 10) * 10  # the generator makes num_samples // 10 per class
+    x, y = _mnist1d_arrays(num_samples, seed)
+    x, y = torch.from_numpy(x[:total].copy()), torch.from_numpy(y[:total].copy())
+    gen = as_generator(seed + 1)
+    if shuffle_pixels:
+        x = x[:, torch.randperm(x.shape[1], generator=gen)]
+    y_train = y[:n_train].clone()
+    n_noisy = round(label_noise * n_train)
+    if n_noisy:
+        idx = torch.randperm(n_train, generator=gen)[:n_noisy]
+        shift = torch.randint(1, 10, (n_noisy,), generator=gen)  # never 0: always a different label
+        y_train[idx] = (y_train[idx] + shift) % 10
+    return Split(x[:n_train], y_train, x[n_train:], y[n_train:])
+
+
+def gaussian_design(
+    n: int,
+    eigenvalues: torch.Tensor,
+    seed: int | torch.Generator = 0,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
+    """Rows x_i ~ N(0, Σ) with Σ = diag(eigenvalues); returns X of shape (n, p)."""
+    check_positive_int("n", n)
+    lam = torch.as_tensor(eigenvalues, dtype=dtype)
+    if lam.ndim != 1 or lam.numel() == 0:
+        raise ValueError(f"eigenvalues: expected a non-empty 1-D tensor, got shape {tuple(lam.shape)}")
+    if (lam < 0).any():
+        raise ValueError("eigenvalues: expected non-negative values (a covariance spectrum)")
+    z = torch.randn(n, lam.numel(), generator=as_generator(seed), dtype=dtype)  # (n, p)
+    return z * lam.sqrt()
+
+
+def teacher_regression(
+    n_train: int,
+    n_test: int,
+    eigenvalues: torch.Tensor,
+    w_star: torch.Tensor,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> Split:
+    """Linear teacher y = x·w* + ε, ε ~ N(0, noise²), on a Gaussian design.
+
+    The test targets are noiseless, so test mean squared error is the excess risk
+    (w − w*)ᵀ Σ (w − w*) up to sampling error.
+    """
+    gen = as_generator(seed)
+    w_star = torch.as_tensor(w_star, dtype=torch.float64)
+    if w_star.shape != (len(eigenvalues),):
+        raise ValueError(f"w_star: expected shape ({len(eigenvalues)},), got {tuple(w_star.shape)}")
+    if noise < 0:
+        raise ValueError(f"noise: expected a standard deviation >= 0, got {noise}")
+    x_train = gaussian_design(n_train, eigenvalues, gen)
+    x_test = gaussian_design(n_test, eigenvalues, gen)
+    eps = noise * torch.randn(n_train, generator=gen, dtype=torch.float64)
+    return Split(x_train, x_train @ w_star + eps, x_test, x_test @ w_star)

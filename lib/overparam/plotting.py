@@ -1,0 +1,71 @@
+"""One figure style for the whole book, and gluing results into the page.
+
+:func:`glue` hands a number or a figure to myst-nb so the prose can cite it
+(``{glue:text}`name:.3f```, ``{glue:figure} name``); the figure is then closed so it
+does not also appear in the cell output. Without myst-nb (Colab, plain Jupyter)
+figures are shown inline and numbers printed, so a chapter runs anywhere.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+
+# Colour-blind-safe palette (Okabe & Ito 2008), in the order series are drawn.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+STYLE = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "figure.constrained_layout.use": True,
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "lines.linewidth": 1.8,
+}
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style (call once, at the top of a chapter)."""
+    mpl.rcParams.update(STYLE)
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 3.6, **kw):
+    """``plt.subplots`` in the book's style, sized per panel row."""
+    use_style()
+    return plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False, **kw)
+
+
+def _in_book_build() -> bool:
+    try:
+        import myst_nb  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Glue ``value`` (a number, string or matplotlib figure) under ``name`` for the page.
+
+    Figures are closed after gluing. ``display=True`` also shows the value in the cell.
+    """
+    is_figure = isinstance(value, mpl.figure.Figure)
+    if _in_book_build():
+        from myst_nb import glue as _glue
+
+        _glue(name, value, display=display)
+    elif is_figure:
+        from IPython.display import display as show
+
+        show(value)
+    else:
+        print(f"{name} = {value}")
+    if is_figure:
+        plt.close(value)
