@@ -199,6 +199,12 @@ def test_high_norm_interpolant():
     assert torch.equal(w, linear.high_norm_interpolant(X, y, norm_ratio=3.0, seed=1))
     assert not torch.equal(w, linear.high_norm_interpolant(X, y, norm_ratio=3.0, seed=2))
     assert torch.allclose(linear.high_norm_interpolant(X, y, norm_ratio=1.0), w_mn, atol=1e-14)
+    ratios = torch.tensor([1.0, 2.0, 5.0], dtype=F64)
+    W = linear.high_norm_interpolant(X, y, norm_ratio=ratios, seed=1)  # (3, p), one null direction
+    assert W.shape == (3, X.shape[1])
+    assert torch.allclose(W.norm(dim=1), ratios * w_mn.norm(), rtol=1e-12)
+    assert torch.allclose(W[1], linear.high_norm_interpolant(X, y, norm_ratio=2.0, seed=1), atol=1e-14)
+    assert torch.allclose(X @ W.T, y[:, None].expand(-1, 3), atol=1e-12)
 
 
 def test_float32_works():
@@ -244,9 +250,9 @@ def test_bad_inputs():
         linear.gd_least_squares(X, y, lr=0.1, steps=1, w0=torch.zeros(29, dtype=F64))
     with pytest.raises(ValueError, match="alpha: expected a finite penalty >= 0"):
         linear.ridge(X, y, -1.0)
-    with pytest.raises(ValueError, match="norm_ratio: expected >= 1"):
+    with pytest.raises(ValueError, match="norm_ratio: expected numbers >= 1"):
         linear.high_norm_interpolant(X, y, norm_ratio=0.5)
-    with pytest.raises(ValueError, match="no null space"):
+    with pytest.raises(ValueError, match="no null-space direction"):
         linear.high_norm_interpolant(*problem(30, 10), norm_ratio=2.0)
 
 

@@ -122,13 +122,26 @@ def risk_of(w: torch.Tensor, w_star: torch.Tensor, eigenvalues) -> torch.Tensor:
     """(w − w*)ᵀ Σ (w − w*) for Σ = diag(eigenvalues): the excess risk of one estimate."""
     lam = torch.as_tensor(eigenvalues, dtype=torch.float64)
     if w.shape != lam.shape or w_star.shape != lam.shape:
-        raise ValueError(f"w, w_star: expected shape {tuple(lam.shape)}, got {tuple(w.shape)} and {tuple(w_star.shape)}")
+        raise ValueError(
+            f"w, w_star: expected shape {tuple(lam.shape)}, got {tuple(w.shape)} and {tuple(w_star.shape)}"
+        )
     return ((w.double() - w_star.double()) ** 2 * lam).sum()
+
+
+def _cholesky(K: torch.Tensor) -> torch.Tensor:
+    """Lower Cholesky factor of a Gram matrix, with a clear error when X lacks full row rank.
+
+    (``cholesky_ex`` avoids a per-call overhead of ``torch.linalg.cholesky`` seen with small matrices.)
+    """
+    L, info = torch.linalg.cholesky_ex(K)
+    if info.item() != 0:
+        raise ValueError("X: expected full row rank (XXᵀ is not positive definite)")
+    return L
 
 
 def _pinv(X: torch.Tensor) -> torch.Tensor:
     """X⁺ = Xᵀ(XXᵀ)⁻¹ for X of full row rank, via a Cholesky solve; (p, n)."""
-    L = torch.linalg.cholesky(X @ X.T)  # (n, n)
+    L = _cholesky(X @ X.T)  # (n, n)
     return torch.cholesky_solve(X, L).T
 
 
@@ -152,14 +165,29 @@ def noise_profile(X: torch.Tensor, eigenvalues, noise: float = 1.0) -> tuple[tor
 def excess_risk(X: torch.Tensor, w_star: torch.Tensor, eigenvalues, noise: float = 1.0) -> RiskParts:
     """Exact E_ξ of the excess risk of ŵ = X⁺(Xw* + ξ), ξ ~ N(0, σ² I_n), Σ = diag(eigenvalues).
 
-    bias = (X⁺Xw* − w*)ᵀΣ(X⁺Xw* − w*),  variance = σ² tr(X⁺ᵀΣX⁺)  (σ = ``noise``).
-    X of shape (n, p) with n ≤ p and full row rank.
+    bias = (X⁺Xw* − w*)ᵀΣ(X⁺Xw* − w*),  variance = σ² tr(X⁺ᵀΣX⁺) = σ² tr(K⁻¹XΣXᵀK⁻¹)
+    with K = XXᵀ (σ = ``noise``). X of shape (n, p) with n ≤ p and full row rank; cost O(n²p).
     """
-    _, risk_j = noise_profile(X, eigenvalues, noise)
-    if w_star.shape != (X.shape[1],):
-        raise ValueError(f"w_star: expected shape ({X.shape[1]},), got {tuple(w_star.shape)}")
-    w_bar = _pinv(X) @ (X @ w_star.to(X.dtype))  # (p,)
-    return RiskParts(risk_of(w_bar, w_star, eigenvalues), risk_j.sum())
+    check_matrix("X", X)
+    lam = _spectrum(eigenvalues).to(X.dtype)
+    n, p = X.shape
+    if lam.numel() != p:
+        raise ValueError(f"eigenvalues: expected {p} values to match X's columns, got {lam.numel()}")
+    if n > p:
+        raise ValueError(f"X: expected n ≤ p so that ŵ interpolates, got shape {tuple(X.shape)}")
+    if w_star.shape != (p,):
+        raise ValueError(f"w_star: expected shape ({p},), got {tuple(w_star.shape)}")
+    check_positive("noise", noise, allow_zero=True)
+    w_star = w_star.to(X.dtype)
+    XS = X * lam  # (n, p) = XΣ
+    M = XS @ X.T  # (n, n) = XΣXᵀ
+    L = _cholesky(X @ X.T)  # (n, n), K = XXᵀ
+    a = torch.cholesky_solve((X @ w_star)[:, None], L)[:, 0]  # (n,) K⁻¹Xw*, so X⁺Xw* = Xᵀa
+    # (Xᵀa − w*)ᵀΣ(Xᵀa − w*), expanded so that no (p, n) matrix is formed
+    bias = a @ M @ a - 2 * (a @ (XS @ w_star)) + (lam * w_star**2).sum()
+    KinvM = torch.cholesky_solve(M, L)  # (n, n) = K⁻¹M
+    variance = noise**2 * torch.trace(torch.cholesky_solve(KinvM.T, L))  # tr(K⁻¹MK⁻¹)
+    return RiskParts(bias, variance)
 
 
 def wishart(n: int, dof: int, seed: int | torch.Generator = 0) -> torch.Tensor:
@@ -173,7 +201,8 @@ def wishart(n: int, dof: int, seed: int | torch.Generator = 0) -> torch.Tensor:
     if dof < n:
         raise ValueError(f"dof: expected at least n={n} degrees of freedom, got {dof}")
     gen = as_generator(seed)
-    L = torch.randn(n, n, generator=gen, dtype=torch.float64).tril(-1)  # (n, n)
+    below = torch.arange(n)[:, None] > torch.arange(n)  # strictly lower triangle (faster than tril here)
+    L = torch.randn(n, n, generator=gen, dtype=torch.float64) * below  # (n, n)
     rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen)))
     chi2 = rng.chisquare(dof - np.arange(n))  # (n,) degrees dof, dof − 1, ..., dof − n + 1
     L += torch.diag(torch.from_numpy(np.sqrt(chi2)))
@@ -198,9 +227,9 @@ def _spiked_parts(Xs: torch.Tensor, W: torch.Tensor, spikes, tail_value: float, 
     """
     eps, sig2 = float(tail_value), float(noise) ** 2
     K = Xs @ Xs.T + eps * W  # (n, n) = XXᵀ
-    L = torch.linalg.cholesky(K)
+    L = _cholesky(K)
     AXs = torch.cholesky_solve(Xs, L)  # (n, s) = K⁻¹Xs
-    AW = torch.cholesky_solve(torch.linalg.cholesky(W), L)  # (n, n) = K⁻¹ chol(W)
+    AW = torch.cholesky_solve(_cholesky(W), L)  # (n, n) = K⁻¹ chol(W)
     tail_tr = (AW**2).sum()  # tr(K⁻¹ W K⁻¹)
     G = Xs.T @ AXs  # (s, s) = Xsᵀ K⁻¹ Xs: the spike block of X⁺X
     u = AXs @ w_star  # (n,) K⁻¹ Xs w*
@@ -208,7 +237,9 @@ def _spiked_parts(Xs: torch.Tensor, W: torch.Tensor, spikes, tail_value: float, 
     bias = (spikes * e**2).sum() + eps**2 * (u @ W @ u)
     var_s = sig2 * (spikes * (AXs**2).sum(0)).sum()
     norm_s = sig2 * (AXs**2).sum()
-    return SpikedRisk(bias, var_s + sig2 * eps**2 * tail_tr, var_s, sig2 * eps**2 * tail_tr, norm_s, sig2 * eps * tail_tr)
+    return SpikedRisk(
+        bias, var_s + sig2 * eps**2 * tail_tr, var_s, sig2 * eps**2 * tail_tr, norm_s, sig2 * eps * tail_tr
+    )
 
 
 def spiked_tail_risk(

@@ -113,7 +113,8 @@ class Claims:
 
     def table_html(self) -> str:
         rows = "".join(
-            f"<tr><td>{'✅' if r.ok else '❌'}</td><td><code>{html.escape(r.id)}</code></td>"
+            f"<tr class=\"{'claim-ok' if r.ok else 'claim-failed'}\"><td>{'✓ holds' if r.ok else '✗ FAILED'}</td>"
+            f"<td><code>{html.escape(r.id)}</code></td>"
             f"<td>{html.escape(r.statement)}</td><td>{html.escape(_format(r.measured))}</td>"
             f"<td>{html.escape(r.expect)}</td></tr>"
             for r in self.records

@@ -128,7 +128,7 @@ def train_ensemble(
     history = EnsembleHistory()
 
     def members_loss(outs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return torch.stack([loss_value(o, targets, loss) for o in outs])  # (E,)
+        return vmap(loss_value, in_dims=(0, None, None))(outs, targets, loss)  # (E,)
 
     @torch.no_grad()
     def record(step: int) -> None:

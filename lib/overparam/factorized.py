@@ -185,10 +185,18 @@ def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | 
     y = y.to(torch.float64) if not y.is_floating_point() else y
     factors = init_factors(ops.shape, depth, scale, width=width, seed=seed, dtype=y.dtype)
     rec_t, rec_s, rec_l = [], [], []
+    if ops.A is None:  # completion: work with the dense mask, 𝒜*(𝒜(W) − y) = mask ⊙ W − 𝒜*(y)
+        mask, target = ops.mask().to(y.dtype), ops.adjoint(y)
+
+        def gradient(W):
+            return mask * W - target
+    else:
+        def gradient(W):
+            return ops.adjoint(ops(W) - y)
     for t in range(steps + 1):
         W = product(factors)  # (B, d1, d2)
-        r = ops(W) - y  # (B, m)
-        loss = 0.5 * (r**2).sum(-1)
+        G = gradient(W)  # (B, d1, d2) gradient in the end-to-end matrix
+        loss = 0.5 * (G**2).sum((-2, -1)) if ops.A is None else 0.5 * ((ops(W) - y) ** 2).sum(-1)
         done = t == steps or (tol > 0 and bool((loss < tol).all()))
         if t % record_every == 0 or done:
             if not torch.isfinite(loss).all():
@@ -198,6 +206,6 @@ def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | 
             rec_l.append(loss)
         if done:
             break
-        grads = factor_gradients(factors, ops.adjoint(r))
+        grads = factor_gradients(factors, G)
         factors = [F - lr * g for F, g in zip(factors, grads)]
     return History(torch.tensor(rec_t), torch.stack(rec_s), torch.stack(rec_l), W)

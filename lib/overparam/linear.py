@@ -175,27 +175,35 @@ def ridge(X: torch.Tensor, y: torch.Tensor, alpha: float | torch.Tensor) -> torc
 
 
 def high_norm_interpolant(
-    X: torch.Tensor, y: torch.Tensor, norm_ratio: float, seed: int | torch.Generator = 0
+    X: torch.Tensor, y: torch.Tensor, norm_ratio: float | torch.Tensor, seed: int | torch.Generator = 0
 ) -> torch.Tensor:
-    """An interpolant of norm ``norm_ratio · ‖X⁺y‖``: X⁺y plus a random null-space vector.
+    """Interpolants of norm ``norm_ratio · ‖X⁺y‖``: X⁺y plus a random null-space vector.
 
-    Every solution of Xw = y is X⁺y + N z with N a basis of the null space of X, and the two
-    parts are orthogonal, so ‖w‖² = ‖X⁺y‖² + ‖z‖². The direction of z is uniform on the
-    sphere of the null space. Needs norm_ratio >= 1 and, when norm_ratio > 1, rank X < p.
+    Every solution of Xw = y is X⁺y + z with Xz = 0, and the two parts are orthogonal, so
+    ‖w‖² = ‖X⁺y‖² + ‖z‖². The direction u of z is the null-space projection of a standard
+    Gaussian vector, hence uniform on the unit sphere of the null space; the same u serves
+    every ratio. ``norm_ratio`` >= 1 is a number (returns (p,)) or a 1-D tensor (returns
+    (len(norm_ratio), p)); a ratio above 1 needs rank X < p. Use a ``seed`` other than the
+    one that drew X: the same generator state would draw a row of X, which has no null part.
     """
     X, y = _xy(X, y, vector=True)
-    check_positive("norm_ratio", norm_ratio)
-    if norm_ratio < 1:
-        raise ValueError(f"norm_ratio: expected >= 1 (no interpolant is shorter than X⁺y), got {norm_ratio}")
-    w = min_norm(X, y)  # (p,)
-    N = null_space(X)  # (p, p − r)
-    if N.shape[1] == 0:
-        if norm_ratio == 1:
-            return w
-        raise ValueError("X: has no null space (rank X = p), so the interpolant is unique")
-    z = torch.randn(N.shape[1], generator=as_generator(seed), dtype=X.dtype)
-    z = z * (w.norm() * (norm_ratio**2 - 1) ** 0.5 / z.norm())
-    return w + N @ z
+    ratios = torch.as_tensor(norm_ratio, dtype=X.dtype)
+    if ratios.ndim > 1 or not (ratios >= 1).all() or not torch.isfinite(ratios).all():
+        raise ValueError(f"norm_ratio: expected numbers >= 1 (no interpolant is shorter than X⁺y), got {norm_ratio}")
+    U, s, V = svd(X)
+    w = V @ ((U.T @ y) / s)  # (p,) X⁺y
+    g = torch.randn(X.shape[1], generator=as_generator(seed), dtype=X.dtype)
+    u = g - V @ (V.T @ g)  # (p,) projection onto the null space
+    u = u - V @ (V.T @ u)  # a second pass removes the rounding left in the row space
+    if u.norm() <= 1e-6 * g.norm():
+        if (ratios > 1).any():
+            raise ValueError(
+                "X: no null-space direction drawn (rank X = p, or seed drew a vector in the row space of X)"
+            )
+        return w + 0 * ratios[..., None] * u
+    u = u / u.norm()
+    scale = w.norm() * (ratios**2 - 1).sqrt()  # () or (R,)
+    return w + scale[..., None] * u
 
 
 def gd_shrinkage(eigenvalues: torch.Tensor, lr: float, steps: int | torch.Tensor) -> torch.Tensor:

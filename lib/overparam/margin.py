@@ -33,7 +33,7 @@ import torch
 from scipy.special import expit, log_expit
 
 from overparam._check import as_generator, check_positive, check_positive_int
-from overparam.svm import signed_points
+from overparam.svm import SVM, signed_points
 
 LOSSES = ("logistic", "exponential")
 GEOMETRIES = ("l2", "linf", "l1")
@@ -135,11 +135,20 @@ def descent(
     if rec.ndim != 1 or rec.size == 0 or rec.min() < 0 or rec.max() > steps:
         raise ValueError(f"record: expected step counts in [0, steps={steps}]")
     An = A.double().numpy()  # (n, d)
-    At, n = np.ascontiguousarray(An.T), An.shape[0]
+    At = np.ascontiguousarray(An.T)
     w = np.zeros(An.shape[1]) if w0 is None else _vector("w0", w0, A).double().numpy().copy()
+    out_w: list[np.ndarray] = []
+    out_loss: list[float] = []
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught at the next record
+        _loop(An, At, w, lr, rec, loss, geometry, out_w, out_loss)
+    dtype = A.dtype
+    return Path(torch.from_numpy(rec), torch.from_numpy(np.array(out_w)).to(dtype), torch.tensor(out_loss, dtype=dtype))
+
+
+def _loop(An, At, w, lr, rec, loss, geometry, out_w, out_loss) -> None:
+    n, k = An.shape[0], 0
     tail = expit if loss == "logistic" else np.exp  # −ℓ′(u) = tail(−u)
-    out_w, out_loss, k = [], [], 0
-    for t in range(steps + 1):
+    for t in range(int(rec[-1]) + 1):
         if t == rec[k]:
             u = An @ w
             out_w.append(w.copy())
@@ -148,7 +157,7 @@ def descent(
                 raise FloatingPointError(f"descent diverged by step {t} with lr={lr}: take a smaller step")
             k += 1
             if k == rec.size:
-                break
+                return
         g = -(At @ tail(-(An @ w))) / n  # (d,) ∇L(w)
         if geometry == "l2":
             w -= lr * g
@@ -157,24 +166,32 @@ def descent(
         else:
             i = np.argmax(np.abs(g))
             w[i] -= lr * g[i]
-    dtype = A.dtype
-    return Path(torch.from_numpy(rec), torch.from_numpy(np.array(out_w)).to(dtype), torch.tensor(out_loss, dtype=dtype))
 
 
-def asymptote(
-    X: torch.Tensor, y: torch.Tensor, lr: float, w_hat: torch.Tensor, alpha: torch.Tensor, support: torch.Tensor
-) -> torch.Tensor:
+def asymptote(X: torch.Tensor, y: torch.Tensor, lr: float, svm: SVM) -> torch.Tensor:
     """w̃ in w(t) ≈ ŵ log t + w̃, for plain gradient descent with step η on the mean loss.
 
     Solves x̃ₙᵀw̃ = log(η / (n αₙ)) on the support vectors (Soudry et al. 2018, eq. for w̃,
     with η/n for the mean), taking the least-norm solution. It is unique when the support
     vectors span ℝ^d (generic when there are d of them); otherwise the part of w̃ outside
-    their span depends on the whole trajectory and is not predicted. Shape (d,).
+    their span depends on the whole trajectory and is not predicted. ``svm`` is
+    ``overparam.svm.hard_margin(X, y)``. Shape (d,).
+
+    The approach to this asymptote is slow when other points are nearly support vectors:
+    a point with x̃ᵀŵ = θ > 1 contributes t^{−θ} to the gradient, a tail of order t^{1−θ}/(θ − 1).
     """
     A = signed_points(X, y)
     check_positive("lr", lr)
-    S = support.to(torch.bool)
+    S, alpha = svm.support.to(torch.bool), svm.alpha
     if not bool(S.any()) or bool((alpha[S] <= 0).any()):
         raise ValueError("alpha, support: expected positive dual variables on a non-empty support")
     rhs = torch.log(lr / (A.shape[0] * alpha[S].to(A.dtype)))
     return torch.linalg.lstsq(A[S], rhs[:, None], driver="gelsd").solution[:, 0]
+
+
+def angle(W: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Angle in degrees between each row of W (k, d) (or a vector (d,)) and the direction v (d,)."""
+    if not isinstance(W, torch.Tensor) or not isinstance(v, torch.Tensor) or v.ndim != 1 or W.shape[-1] != v.shape[0]:
+        raise ValueError("W, v: expected W of shape (d,) or (k, d) and v of shape (d,)")
+    cos = (W @ v) / (torch.linalg.vector_norm(W, dim=-1) * v.norm())
+    return torch.rad2deg(torch.arccos(cos.clamp(-1.0, 1.0)))

@@ -7,9 +7,8 @@ Symbols: W (d1, d2) with singular values σ₁ ≥ σ₂ ≥ … ≥ 0; ‖W‖_
 * Effective rank (Roy & Vetterli 2007): with pₖ = σₖ / Σⱼ σⱼ, erank(W) = exp(−Σₖ pₖ log pₖ);
   it lies in [1, rank W] and equals r for r equal non-zero singular values.
 * :func:`min_nuclear_norm` solves min ‖W‖_* subject to 𝒜(W) = y (Candès & Recht 2009 for
-  completion) by accelerated proximal gradient (Beck & Teboulle 2009) on
-  ½‖𝒜(W) − y‖² + λ‖W‖_* with λ decreased geometrically to a small λ_min (continuation,
-  as in Toh & Yun 2010 and Mazumder, Hastie & Tibshirani 2010).
+  completion) by Douglas–Rachford splitting: alternate the projection onto the
+  constraint set with singular value thresholding. Every iterate W is feasible.
 """
 
 from __future__ import annotations
@@ -64,57 +63,66 @@ def effective_rank(singular_values: torch.Tensor) -> torch.Tensor:
 @dataclass(frozen=True)
 class NuclearResult:
     W: torch.Tensor  # (d1, d2) the minimizer found
-    iterations: int  # proximal steps taken
+    iterations: int  # Douglas–Rachford steps taken
     residual: float  # ‖𝒜(W) − y‖ / ‖y‖ at the end
 
 
-def min_nuclear_norm(ops: Measurements, y: torch.Tensor, lam_min: float = 1e-9, decay: float = 0.7,
-                     tol: float = 1e-10, max_iter: int = 20_000) -> NuclearResult:
-    """min ‖W‖_* subject to 𝒜(W) = y, by accelerated proximal gradient with continuation.
+def affine_projector(ops: Measurements, y: torch.Tensor):
+    """The Euclidean projection onto {W : 𝒜(W) = y}, W ↦ W − 𝒜⁺(𝒜(W) − y).
 
-    Iterates W ← svt(Z − 𝒜*(𝒜Z − y)/L, λ/L) with Nesterov momentum Z (FISTA), L = ‖𝒜‖²_op,
-    and λ ← max(decay·λ, λ_min·λ₀), λ₀ = ‖𝒜*(y)‖_op (the smallest λ whose minimizer is 0).
-    Momentum restarts whenever the objective at the current λ goes up (O'Donoghue & Candès 2015).
-    Stops when λ has reached its floor and ‖W_{k+1} − W_k‖_F ≤ tol·max(1, ‖W_k‖_F).
+    For completion this overwrites the observed entries with y; for sensing it uses the
+    pseudo-inverse of the (m, d1·d2) matrix of 𝒜 (assumed of full row rank m).
+    """
+    if ops.A is None:
+        def project(W):
+            W = W.clone()
+            W[..., ops.rows, ops.cols] = y
+            return W
+        return project
+    A = ops.A.reshape(ops.m, -1).to(y.dtype)  # (m, d1·d2)
+    A_pinv = torch.linalg.pinv(A)  # (d1·d2, m)
+
+    def project(W):
+        return W - (A_pinv @ (ops(W) - y)).reshape(ops.shape)
+    return project
+
+
+def min_nuclear_norm(ops: Measurements, y: torch.Tensor, step: float | None = None, tol: float = 1e-9,
+                     max_iter: int = 5000) -> NuclearResult:
+    """min ‖W‖_* subject to 𝒜(W) = y, by Douglas–Rachford splitting (Lions & Mercier 1979).
+
+    With P the projection onto the constraint set (:func:`affine_projector`) and S the SVT at
+    threshold t (the prox of t‖·‖_*), the iteration is
+
+        W = P(Z),   Z ← Z + S(2W − Z) − W,
+
+    and W converges to a minimizer for any t > 0 (Eckstein & Bertsekas 1992). Every W is
+    feasible, so the constraint holds exactly; only the objective converges. Stops when
+    ‖S(2W − Z) − W‖_F ≤ tol·max(1, ‖W‖_F), the distance between the two half-steps.
 
     Args:
         ops: the measurement operator 𝒜. y: measurements (m,).
-        lam_min: final penalty relative to λ₀ (the smaller, the closer to the constrained problem).
-        decay: geometric factor in (0, 1) for the continuation on λ.
+        step: the threshold t; default ‖y‖/√m / 2, half the root-mean-square measurement.
+        tol: relative stopping tolerance. max_iter: cap on iterations.
     """
     if not isinstance(ops, Measurements):
         raise TypeError(f"ops: expected a Measurements, got {type(ops).__name__}")
     if not isinstance(y, torch.Tensor) or y.shape != (ops.m,):
         raise ValueError(f"y: expected a tensor of shape ({ops.m},) with one value per measurement")
-    check_positive("lam_min", lam_min)
-    if not 0 < decay < 1:
-        raise ValueError(f"decay: expected a factor in (0, 1), got {decay}")
-    max_iter = check_positive_int("max_iter", max_iter)
     y = y.to(torch.float64) if not y.is_floating_point() else y
-    if ops.A is None:
-        L = 1.0  # completion: 𝒜*𝒜 is a 0/1 mask
-    else:
-        L = float(torch.linalg.matrix_norm(ops.A.reshape(ops.m, -1).to(y.dtype), ord=2)) ** 2
-    lam0 = float(torch.linalg.matrix_norm(ops.adjoint(y), ord=2))
-    lam, floor = lam0, lam_min * lam0
-
-    def objective(W):
-        return 0.5 * float(((ops(W) - y) ** 2).sum()) + lam * float(torch.linalg.svdvals(W).sum())
-
-    W = torch.zeros(ops.shape, dtype=y.dtype)
-    Z, t, f_prev = W, 1.0, objective(W)
-    for k in range(1, max_iter + 1):
-        lam = max(decay * lam, floor)
-        W_new = svt(Z - ops.adjoint(ops(Z) - y) / L, lam / L)
-        f_new = objective(W_new)
-        if f_new > f_prev:  # adaptive restart
-            t = 1.0
-        t_new = (1 + (1 + 4 * t * t) ** 0.5) / 2
-        Z = W_new + ((t - 1) / t_new) * (W_new - W)
-        step = float(torch.linalg.matrix_norm(W_new - W))
-        scale = max(1.0, float(torch.linalg.matrix_norm(W)))
-        W, t, f_prev = W_new, t_new, f_new
-        if lam == floor and step <= tol * scale:
+    t = 0.5 * float(torch.linalg.vector_norm(y)) / ops.m**0.5 if step is None else check_positive("step", step)
+    check_positive("tol", tol)
+    max_iter = check_positive_int("max_iter", max_iter)
+    project = affine_projector(ops, y)
+    Z = project(torch.zeros(ops.shape, dtype=y.dtype))
+    k = 0
+    while k < max_iter:
+        k += 1
+        W = project(Z)
+        gap = svt(2 * W - Z, t) - W
+        Z = Z + gap
+        if float(torch.linalg.matrix_norm(gap)) <= tol * max(1.0, float(torch.linalg.matrix_norm(W))):
             break
+    W = project(Z)
     residual = float(torch.linalg.vector_norm(ops(W) - y) / torch.linalg.vector_norm(y).clamp_min(1e-300))
     return NuclearResult(W, k, residual)

@@ -1,0 +1,96 @@
+"""Random ReLU features and the min-norm readout: the two-layer model of Belkin et al. (2019).
+
+A random-features model fixes a first layer at random and fits only the readout:
+
+    φ(x) = relu(W x + b) / √N,   W ∈ R^{N×d} with W_ij ~ N(0, 1/d),  b_j ~ N(0, σ_b²),
+
+and the prediction is φ(x)ᵀ A with the readout A ∈ R^{N×K} fitted by least squares on
+one-hot targets. With N < n features the fit is an ordinary least-squares regression;
+with N ≥ n it interpolates the training set and the min-norm readout A = Φ⁺ Y is the one
+gradient descent from zero finds (chapter 02). Belkin, Hsu, Ma & Mandal (2019, PNAS,
+Fig. 2) show that the test error of this estimator peaks at the interpolation
+threshold N = n and falls again as N grows.
+
+The features of a sweep are *nested*: N features are the first N rows of one draw of
+(W, b), so going from N to N' only adds features (as in the paper's sweeps).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from overparam import linear
+from overparam._check import as_generator, check_matrix, check_positive, check_positive_int
+
+
+class RandomReLU(NamedTuple):
+    """The random first layer: W of shape (N, d) and b of shape (N,)."""
+
+    W: torch.Tensor
+    b: torch.Tensor
+
+
+def random_relu(d: int, n_features: int, bias_std: float = 0.0, seed: int | torch.Generator = 0,
+                dtype: torch.dtype = torch.float64) -> RandomReLU:
+    """Draw W_ij ~ N(0, 1/d) and b_j ~ N(0, ``bias_std``²) for ``n_features`` ReLU units on R^d."""
+    check_positive_int("d", d)
+    check_positive_int("n_features", n_features)
+    check_positive("bias_std", bias_std, allow_zero=True)
+    gen = as_generator(seed)
+    W = torch.randn(n_features, d, generator=gen, dtype=dtype) / math.sqrt(d)
+    b = torch.randn(n_features, generator=gen, dtype=dtype) * bias_std
+    return RandomReLU(W, b)
+
+
+def relu_features(x: torch.Tensor, layer: RandomReLU, n_features: int | None = None) -> torch.Tensor:
+    """φ(x) = relu(x Wᵀ + b)/√N using the first N = ``n_features`` units: (n, d) → (n, N)."""
+    check_matrix("x", x)
+    N = layer.W.shape[0] if n_features is None else check_positive_int("n_features", n_features)
+    if N > layer.W.shape[0]:
+        raise ValueError(f"n_features: expected at most the {layer.W.shape[0]} units drawn, got {N}")
+    if x.shape[1] != layer.W.shape[1]:
+        raise ValueError(f"x: expected {layer.W.shape[1]} columns to match W, got {x.shape[1]}")
+    x = x.to(layer.W.dtype)
+    return F.relu(x @ layer.W[:N].T + layer.b[:N]) / math.sqrt(N)  # (n, N)
+
+
+class SweepResult(NamedTuple):
+    """Errors of the min-norm readout for each number of features (tensors of shape (len(N),))."""
+
+    n_features: torch.Tensor
+    train_mse: torch.Tensor
+    test_mse: torch.Tensor
+    train_error: torch.Tensor  # classification error: argmax of the fitted outputs vs the label
+    test_error: torch.Tensor
+    readout_norm: torch.Tensor  # ‖A‖_F
+
+
+def min_norm_sweep(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
+                   y_test: torch.Tensor, n_features: list[int], n_classes: int = 10,
+                   bias_std: float = 0.0, seed: int | torch.Generator = 0) -> SweepResult:
+    """Fit the min-norm readout A = Φ⁺Y on one-hot targets for each N in ``n_features``.
+
+    Mean squared error is ½‖φ(x)ᵀA − onehot(y)‖² averaged over samples (as
+    :func:`overparam.train.loss_value` with ``"mse"``). Labels y are ints in 0..K−1.
+    """
+    if not n_features or any(int(N) <= 0 for N in n_features):
+        raise ValueError(f"n_features: expected a non-empty list of positive ints, got {n_features!r}")
+    layer = random_relu(x_train.shape[1], max(n_features), bias_std=bias_std, seed=seed)
+    Y = F.one_hot(y_train, n_classes).to(layer.W.dtype)  # (n, K)
+    Y_test = F.one_hot(y_test, n_classes).to(layer.W.dtype)
+    rows = []
+    for N in n_features:
+        phi, phi_test = relu_features(x_train, layer, N), relu_features(x_test, layer, N)
+        A = linear.min_norm(phi, Y)  # (N, K)
+        out, out_test = phi @ A, phi_test @ A
+        rows.append((
+            0.5 * ((out - Y) ** 2).sum(1).mean(), 0.5 * ((out_test - Y_test) ** 2).sum(1).mean(),
+            (out.argmax(1) != y_train).double().mean(), (out_test.argmax(1) != y_test).double().mean(),
+            A.norm(),
+        ))
+    cols = [torch.stack([r[i] for r in rows]).double() for i in range(5)]
+    return SweepResult(torch.tensor(n_features), *cols)
