@@ -152,10 +152,13 @@ class Claims:
         if not self.records:
             raise ClaimFailed(f"chapter {self.chapter!r} checked no claims")
         try:
+            from IPython import get_ipython
             from IPython.display import HTML, display
-
-            display(HTML(self.table_html()))
         except ImportError:
+            get_ipython = None
+        if get_ipython is not None and get_ipython() is not None:
+            display(HTML(self.table_html()))
+        else:
             print(self)
         self.write()
         if self.failed:
