@@ -1,7 +1,8 @@
 import pytest
 import torch
-from overparam import linear, models, train
 from torch import nn
+
+from overparam import linear, models, train
 
 
 def _linear_problem(n=12, p=5, seed=0):
