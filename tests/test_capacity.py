@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 from numpy.polynomial import legendre as npleg
-from overparam import capacity
 from scipy.stats import norm
+
+from overparam import capacity
 
 
 def test_legendre_features_match_numpy_and_are_orthonormal():

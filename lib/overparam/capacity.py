@@ -94,7 +94,7 @@ def vapnik_bound(vc_dim: int, n: int, delta: float = 0.05, train_error: float = 
     """Vapnik's bound on the 0-1 risk of every classifier in a class of VC dimension h.
 
     With probability at least 1 − δ over n i.i.d. samples, simultaneously for all f in
-    the class (Vapnik 1995, §3.7; Burges 1998, eq. 3)::
+    the class (Vapnik 1995; Burges 1998, eq. 3)::
 
         R(f) ≤ R_emp(f) + sqrt( (h (ln(2n/h) + 1) + ln(4/δ)) / n ),   h ≤ n.
 
