@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 import torch
+
 from overparam import data
 
 N_TRAIN, N_TEST = 200, 100  # ~0.15 s of generation per seed

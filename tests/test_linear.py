@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+
 from overparam import linear
 
 F64 = torch.float64
