@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+
 from overparam import margin as mg
 from overparam import svm
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from scipy.optimize import minimize
+
 from overparam import margin as mg
 from overparam import svm
-from scipy.optimize import minimize
 
 
 def _two_points():
