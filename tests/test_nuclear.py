@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+
 from overparam import factorized as F
 from overparam import nuclear as N
 
