@@ -2,9 +2,10 @@
 
 import math
 
-import overparam as op
 import pytest
 import torch
+
+import overparam as op
 from overparam import benign
 
 
