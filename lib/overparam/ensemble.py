@@ -5,7 +5,7 @@ sweep) are stacked parameter by parameter with :func:`torch.func.stack_module_st
 each parameter becomes a tensor with a leading member axis E. The forward pass is
 ``vmap(functional_call(base, params_e, x))`` over that axis, and the loss is the *sum*
 of the members' mean losses, so the gradient with respect to member e's slice is exactly
-the gradient of member e's own loss. SGD and Adam act elementwise, so one optimizer on
+the gradient of member e's own loss (up to float rounding of the sum). SGD and Adam act elementwise, so one optimizer on
 the stacked tensors updates every member exactly as its own optimizer would: the
 ensemble is a faster way to run the same experiment, not a different experiment
 (``tests/test_ensemble.py`` checks the equality against separately trained models).
@@ -142,8 +142,11 @@ def train_ensemble(
             history.test_acc.append(_accuracy(outs, test[1]).cpu())
 
     record(0)
+    y_all = y.repeat(len(models), *([1] * (y.ndim - 1)))  # (E·n, ...): the targets once per member
     for step in range(1, steps + 1):
-        value = members_loss(forward(base, params, buffers, x), y).sum()
+        outs = forward(base, params, buffers, x)  # (E, n, d_out)
+        # Σ_e mean_i ℓ(e, i) as E × (mean over all E·n rows): one loss call instead of a vmapped one.
+        value = loss_value(outs.reshape(-1, outs.shape[-1]), y_all, loss) * len(models)
         if not torch.isfinite(value):
             raise FloatingPointError(f"training loss became {value.item()} at step {step} with lr={lr}")
         opt.zero_grad(set_to_none=True)

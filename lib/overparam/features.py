@@ -59,38 +59,44 @@ def relu_features(x: torch.Tensor, layer: RandomReLU, n_features: int | None = N
 
 
 class SweepResult(NamedTuple):
-    """Errors of the min-norm readout for each number of features (tensors of shape (len(N),))."""
+    """Errors of the fitted readout: tensors of shape (len(alphas), len(n_features))."""
 
-    n_features: torch.Tensor
+    n_features: torch.Tensor  # (M,)
+    alphas: torch.Tensor  # (A,)
     train_mse: torch.Tensor
     test_mse: torch.Tensor
     train_error: torch.Tensor  # classification error: argmax of the fitted outputs vs the label
     test_error: torch.Tensor
-    readout_norm: torch.Tensor  # ‖A‖_F
 
 
-def min_norm_sweep(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
-                   y_test: torch.Tensor, n_features: list[int], n_classes: int = 10,
-                   bias_std: float = 0.0, seed: int | torch.Generator = 0) -> SweepResult:
-    """Fit the min-norm readout A = Φ⁺Y on one-hot targets for each N in ``n_features``.
+def ridge_sweep(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
+                y_test: torch.Tensor, n_features: list[int], alphas=(0.0,), n_classes: int = 10,
+                bias_std: float = 0.0, seed: int | torch.Generator = 0) -> SweepResult:
+    """Fit the readout A_α = argmin ‖ΦA − Y‖²/(2n) + (α/2)‖A‖² on one-hot targets, for each N and α.
 
-    Mean squared error is ½‖φ(x)ᵀA − onehot(y)‖² averaged over samples (as
-    :func:`overparam.train.loss_value` with ``"mse"``). Labels y are ints in 0..K−1.
+    α = 0 is the min-norm readout Φ⁺Y (:func:`overparam.linear.min_norm`). One thin SVD
+    Φ = U S Vᵀ per N serves every α: A_α = V diag(s/(s² + nα)) UᵀY (as
+    :func:`overparam.linear.ridge`). Mean squared error is ½‖φ(x)ᵀA − onehot(y)‖²
+    averaged over samples (:func:`overparam.train.loss_value` with ``"mse"``).
     """
     if not n_features or any(int(N) <= 0 for N in n_features):
         raise ValueError(f"n_features: expected a non-empty list of positive ints, got {n_features!r}")
+    alphas = torch.as_tensor(alphas, dtype=torch.float64).reshape(-1)
+    if (alphas < 0).any():
+        raise ValueError(f"alphas: expected penalties >= 0, got {alphas.tolist()}")
     layer = random_relu(x_train.shape[1], max(n_features), bias_std=bias_std, seed=seed)
+    n = x_train.shape[0]
     Y = F.one_hot(y_train, n_classes).to(layer.W.dtype)  # (n, K)
     Y_test = F.one_hot(y_test, n_classes).to(layer.W.dtype)
-    rows = []
-    for N in n_features:
+    out = torch.zeros(4, len(alphas), len(n_features), dtype=torch.float64)
+    for j, N in enumerate(n_features):
         phi, phi_test = relu_features(x_train, layer, N), relu_features(x_test, layer, N)
-        A = linear.min_norm(phi, Y)  # (N, K)
-        out, out_test = phi @ A, phi_test @ A
-        rows.append((
-            0.5 * ((out - Y) ** 2).sum(1).mean(), 0.5 * ((out_test - Y_test) ** 2).sum(1).mean(),
-            (out.argmax(1) != y_train).double().mean(), (out_test.argmax(1) != y_test).double().mean(),
-            A.norm(),
-        ))
-    cols = [torch.stack([r[i] for r in rows]).double() for i in range(5)]
-    return SweepResult(torch.tensor(n_features), *cols)
+        U, s, V = linear.svd(phi)  # (n, r), (r,), (N, r)
+        shrink = s / (s**2 + n * alphas[:, None])  # (A, r)
+        A = torch.einsum("nr,ar,rk->ank", V, shrink, U.T @ Y)  # (A, N, K)
+        fit, pred = phi @ A, phi_test @ A  # (A, n, K), (A, n_test, K)
+        out[0, :, j] = 0.5 * ((fit - Y) ** 2).sum(-1).mean(-1)
+        out[1, :, j] = 0.5 * ((pred - Y_test) ** 2).sum(-1).mean(-1)
+        out[2, :, j] = (fit.argmax(-1) != y_train).double().mean(-1)
+        out[3, :, j] = (pred.argmax(-1) != y_test).double().mean(-1)
+    return SweepResult(torch.tensor(n_features), alphas, *out)

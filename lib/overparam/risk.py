@@ -53,3 +53,100 @@ def effective_ranks(eigenvalues, k: int) -> tuple[float, float]:
         raise ValueError(f"eigenvalues: λ_(k+1) is zero for k={k}, so r_k is undefined")
     s = tail.sum()
     return (s / tail[0]).item(), (s**2 / (tail**2).sum()).item()
+
+
+def ridgeless_risk_finite(n: int, p: int, signal: float = 1.0, noise: float = 1.0) -> float:
+    """Exact expected excess risk E‖ŵ − w*‖² of the min-norm estimator at finite n and p.
+
+    Same model as :func:`ridgeless_risk` with Gaussian rows x ~ N(0, I_p) (Belkin, Hsu & Xu
+    2020, Theorem 1; Hastie et al. 2022, Section 2). From the mean of an inverse Wishart
+    matrix, E[(XᵀX)⁻¹] = I/(n − p − 1) and E[(XXᵀ)⁻¹] = I/(p − n − 1):
+
+    * p < n − 1: E R = σ² p / (n − p − 1)
+    * p > n + 1: E R = r² (1 − n/p) + σ² n / (p − n − 1)
+
+    and E R = ∞ for |p − n| ≤ 1 (the variance term diverges). Returns a float.
+    """
+    for name, value in (("n", n), ("p", p)):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    if signal < 0 or noise < 0:
+        raise ValueError(f"signal, noise: expected variances >= 0, got signal={signal}, noise={noise}")
+    if p < n - 1:
+        return noise * p / (n - p - 1)
+    if p > n + 1:
+        return signal * (1 - n / p) + noise * n / (p - n - 1)
+    return float("inf")
+
+
+def _mp_stieltjes(g: torch.Tensor, lam: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """m = ∫ dF(s)/(s + λ) and m2 = ∫ dF(s)/(s + λ)² for the Marchenko–Pastur law of ratio γ.
+
+    F is the limiting spectrum of XᵀX/n (p × p, with its atom of mass 1 − 1/γ at 0 when γ > 1).
+    """
+    a = 1 - g + lam
+    D = torch.sqrt(a**2 + 4 * g * lam)
+    m = (D - a) / (2 * g * lam)
+    dD = (a + 2 * g) / D  # d D / d λ
+    dm = ((dD - 1) * lam - (D - a)) / (2 * g * lam**2)  # d m / d λ
+    return m, -dm
+
+
+def ridge_risk(gamma, alpha, signal: float = 1.0, noise: float = 1.0) -> torch.Tensor:
+    """Limiting excess risk of ridge regression with penalty α, isotropic features.
+
+    Ridge: ŵ = argmin ‖Xw − y‖²/(2n) + (α/2)‖w‖² (as :func:`overparam.linear.ridge`), with
+    x ~ N(0, I_p), ‖w*‖² = r², Var ε = σ², p/n → γ. With m(−α) = ∫ dF(s)/(s + α) the
+    Stieltjes transform of the Marchenko–Pastur law (Dobriban & Wager 2018, Theorem 2.1;
+    Hastie et al. 2022, Theorem 5):
+
+        R(α) = r² α² ∫ dF/(s + α)²  +  σ² γ ∫ s dF/(s + α)²   (bias + variance).
+
+    ``gamma`` and ``alpha`` (> 0) broadcast; returns a float64 tensor.
+    """
+    g = torch.as_tensor(gamma, dtype=torch.float64)
+    lam = torch.as_tensor(alpha, dtype=torch.float64)
+    if (g <= 0).any():
+        raise ValueError("gamma: expected ratios p/n > 0")
+    if (lam <= 0).any():
+        raise ValueError("alpha: expected penalties > 0 (alpha → 0 is ridgeless_risk)")
+    if signal < 0 or noise < 0:
+        raise ValueError(f"signal, noise: expected variances >= 0, got signal={signal}, noise={noise}")
+    m, m2 = _mp_stieltjes(g, lam)
+    return signal * lam**2 * m2 + noise * g * (m - lam * m2)
+
+
+def optimal_ridge_risk(gamma, signal: float = 1.0, noise: float = 1.0) -> torch.Tensor:
+    """Limiting risk of optimally tuned ridge, at α* = σ²γ/r² (Dobriban & Wager 2018, Theorem 2.1).
+
+    Monotone increasing in γ: optimal regularization leaves no peak at γ = 1.
+    """
+    if signal <= 0:
+        raise ValueError(f"signal: expected r² > 0 for a finite optimal penalty, got {signal}")
+    g = torch.as_tensor(gamma, dtype=torch.float64)
+    return ridge_risk(g, noise * g / signal, signal, noise)
+
+
+def monte_carlo_risk(n: int, ps: list[int], alphas, signal: float = 1.0, noise: float = 1.0,
+                     seeds: list[int] = (0,)) -> torch.Tensor:
+    """Excess risks ‖ŵ_α − w*‖² of ridge (α = 0: min-norm) on fresh Gaussian problems.
+
+    For each seed and each p: X (n, p) with N(0, 1) entries, w* uniform on the sphere of
+    radius r = √signal, y = Xw* + ε with ε ~ N(0, noise); ŵ_α from
+    :func:`overparam.linear.ridge` (one SVD for all α). With Σ = I the excess test risk
+    E_x[(xᵀ(ŵ − w*))²] is exactly ‖ŵ − w*‖², so no test set is drawn.
+    Returns a float64 tensor of shape (len(seeds), len(alphas), len(ps)).
+    """
+    from overparam import data, linear
+
+    alphas = torch.as_tensor(alphas, dtype=torch.float64).reshape(-1)
+    out = torch.zeros(len(seeds), len(alphas), len(ps), dtype=torch.float64)
+    for i, seed in enumerate(seeds):
+        for j, p in enumerate(ps):
+            gen = torch.Generator().manual_seed(seed * 100_003 + p)
+            X = data.gaussian_design(n, torch.ones(p), gen)  # (n, p)
+            w = torch.randn(p, generator=gen, dtype=torch.float64)
+            w = w * (signal**0.5 / w.norm())
+            y = X @ w + noise**0.5 * torch.randn(n, generator=gen, dtype=torch.float64)
+            out[i, :, j] = ((linear.ridge(X, y, alphas) - w) ** 2).sum(-1)
+    return out
