@@ -16,7 +16,8 @@ def claims_dir(tmp_path, monkeypatch):
 
 def test_report_writes_records_and_passes(claims_dir):
     c = claims.Claims("demo")
-    assert c.check("a", measured=torch.tensor(0.5), ok=torch.tensor(0.5) < 1, expect="< 1", statement="s", source="k")
+    c.check("a", measured=torch.tensor(0.5), ok=torch.tensor(0.5) < 1, expect="< 1", statement="s", source="k")
+    assert c.records[-1].ok is True
     c.report()
     records = json.loads((claims_dir / "test" / "demo.json").read_text())
     assert [r["id"] for r in records] == ["a"]
@@ -37,7 +38,8 @@ def test_failed_claim_writes_then_raises(claims_dir):
 
 def test_non_finite_measurement_never_passes(claims_dir):
     c = claims.Claims("demo")
-    assert c.check("nan", measured=math.nan, ok=True, expect="", statement="") is False
+    c.check("nan", measured=math.nan, ok=True, expect="", statement="")
+    assert c.records[-1].ok is False
 
 
 def test_ok_must_be_a_bool():

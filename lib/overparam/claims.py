@@ -85,8 +85,12 @@ class Claims:
         self.chapter = chapter
         self.records: list[Record] = []
 
-    def check(self, id: str, *, measured, ok, expect: str, statement: str, source: str = "") -> bool:
-        """Record one claim. ``ok`` must be the outcome of comparing ``measured`` with ``expect``."""
+    def check(self, id: str, *, measured, ok, expect: str, statement: str, source: str = "") -> None:
+        """Record one claim. ``ok`` must be the outcome of comparing ``measured`` with ``expect``.
+
+        Returns nothing, so that a notebook cell ending in a check prints nothing; the
+        record is ``self.records[-1]``.
+        """
         if not isinstance(id, str) or not id:
             raise ValueError(f"id: expected a non-empty string, got {id!r}")
         if any(r.id == id for r in self.records):
@@ -105,7 +109,6 @@ class Claims:
             raise TypeError(f"measured: expected a number or a string, got {type(measured).__name__}")
         seconds = time.time() - _process_start()
         self.records.append(Record(id, statement, measured, expect, ok, source, scale.current(), seconds))
-        return ok
 
     @property
     def failed(self) -> list[Record]:
