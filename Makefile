@@ -54,3 +54,8 @@ sync: env
 
 clean:
 	rm -rf _build
+
+## bench: the vmapped ensemble against a loop of separate models (chapter 05), side by side
+bench: env
+	$(BIN)/python scripts/bench_ensemble.py --width 32 --members 5
+	$(BIN)/python scripts/bench_ensemble.py --width 32 --members 10

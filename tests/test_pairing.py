@@ -60,3 +60,19 @@ def test_chapter_checks_its_claims(md):
     text = md.read_text()
     assert f'Claims("{slug}")' in text, f"{md.name} must create op.claims.Claims({slug!r})"
     assert "claims.report()" in text, f"{md.name} must end its claims with claims.report()"
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.stem)
+def test_chapter_shape(md):
+    """The parts every chapter has (DESIGN.md, 'Chapter shape'): cited sources, named and
+    captioned figures, at least three exercises each with a solution."""
+    text = md.read_text()
+    assert re.search(r"\{cite(:[tp])?\}`", text), f"{md.name} cites no source"
+    exercises = re.findall(r":label: (ex-[\w-]+)", text)
+    solutions = re.findall(r"\{solution\} (ex-[\w-]+)", text)
+    assert len(exercises) >= 3, f"{md.name} has {len(exercises)} exercises, expected at least 3"
+    assert set(solutions) >= set(exercises), f"{md.name}: exercises without solution: {set(exercises) - set(solutions)}"
+    for block in re.findall(r"```\{glue:figure\}[^\n]*\n(.*?)```", text, flags=re.S):
+        assert ":name:" in block, f"{md.name}: a glued figure has no :name:"
+        caption = "\n".join(line for line in block.splitlines() if line and not line.startswith(":"))
+        assert len(caption.split()) >= 8, f"{md.name}: a glued figure has no real caption"
