@@ -93,6 +93,7 @@ def test_page_renders(server, browser, path):
         assert n_rendered >= n_math, f"{path}: {n_math} math nodes but {n_rendered} rendered by MathJax"
         text = page.inner_text("article")
         assert "$$" not in text and "\\begin{" not in text, f"{path}: raw TeX left in the page"
+        assert ".. py:" not in text and ".. automodule" not in text, f"{path}: raw reStructuredText in the page"
         # glued values and figures were all found (myst-nb leaves a warning box otherwise)
         assert "glue target not found" not in text.lower()
         SHOTS.mkdir(parents=True, exist_ok=True)

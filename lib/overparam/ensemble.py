@@ -49,7 +49,7 @@ class EnsembleHistory:
 def stack(models: list[nn.Module]) -> tuple[nn.Module, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(base, params, buffers): a stateless copy of the architecture and the stacked state.
 
-    ``params[name]`` has shape (E, *shape of the parameter); the models must share one
+    ``params[name]`` has shape (E, ...) where ... is the parameter's own shape; the models must share one
     architecture (same parameter names and shapes).
     """
     if not models:

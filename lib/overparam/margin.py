@@ -11,7 +11,7 @@ so ∇L(w) = (1/n) Σ ℓ′(uₙ) x̃ₙ. Steepest descent with step η in a no
 
     "l2"   plain gradient descent       w ← w − η g,
     "linf" sign descent                 w ← w − η ‖g‖₁ sign(g),
-    "l1"   greedy coordinate descent    w ← w − η ‖g‖_∞ sign(gᵢ) eᵢ,  i = argmax |gᵢ|.
+    "l1"   greedy coordinate descent    w ← w − η ‖g‖_∞ sign(gᵢ) eᵢ,  i = argmax abs(gᵢ).
 
 For separable data and plain GD with a small enough step, Soudry et al. (2018, Theorem 3)
 show w(t) = ŵ log t + ρ(t) with ρ bounded and ŵ the hard-margin SVM (``overparam.svm``),

@@ -65,7 +65,7 @@ def ridgeless_risk_finite(n: int, p: int, signal: float = 1.0, noise: float = 1.
     * p < n − 1: E R = σ² p / (n − p − 1)
     * p > n + 1: E R = r² (1 − n/p) + σ² n / (p − n − 1)
 
-    and E R = ∞ for |p − n| ≤ 1 (the variance term diverges). Returns a float.
+    and E R = ∞ for abs(p − n) ≤ 1 (the variance term diverges). Returns a float.
     """
     for name, value in (("n", n), ("p", p)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
