@@ -29,13 +29,16 @@ def test_spectra():
     )
 
 
-def test_tail_ranks_match_effective_ranks():
+def test_tail_ranks_match_the_definition():
+    # Reference: the definitions summed term by term in plain Python (Bartlett et al. 2020, Def. 3).
     lam = benign.power_law_spectrum(50, 1.3)
+    values = lam.tolist()
     r, R = benign.tail_ranks(lam)
     for k in (0, 1, 7, 49):
-        rk, Rk = op.risk.effective_ranks(lam, k)
-        assert r[k].item() == pytest.approx(rk, rel=1e-12)
-        assert R[k].item() == pytest.approx(Rk, rel=1e-12)
+        tail = values[k:]
+        assert r[k].item() == pytest.approx(sum(tail) / tail[0], rel=1e-12)
+        assert R[k].item() == pytest.approx(sum(tail) ** 2 / sum(v * v for v in tail), rel=1e-12)
+        assert op.risk.effective_ranks(lam, k) == pytest.approx((r[k].item(), R[k].item()), rel=1e-12)
 
 
 def test_bound_terms_by_hand():

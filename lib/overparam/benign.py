@@ -29,15 +29,7 @@ import torch
 
 from overparam import risk
 from overparam._check import as_generator, check_matrix, check_positive, check_positive_int
-
-
-def _spectrum(eigenvalues) -> torch.Tensor:
-    lam = torch.as_tensor(eigenvalues, dtype=torch.float64)
-    if lam.ndim != 1 or lam.numel() == 0:
-        raise ValueError(f"eigenvalues: expected a non-empty 1-D tensor, got shape {tuple(lam.shape)}")
-    if (lam < 0).any() or (lam[1:] > lam[:-1]).any():
-        raise ValueError("eigenvalues: expected non-negative values sorted in descending order")
-    return lam
+from overparam.risk import spectrum, tail_ranks  # tail_ranks: re-exported, the bound's terms use it
 
 
 def spiked_spectrum(n_spikes: int, tail_dim: int, tail_value: float, spike: float = 1.0) -> torch.Tensor:
@@ -59,21 +51,6 @@ def power_law_spectrum(p: int, alpha: float) -> torch.Tensor:
     check_positive_int("p", p)
     check_positive("alpha", alpha, allow_zero=True)
     return torch.arange(1, p + 1, dtype=torch.float64) ** (-float(alpha))
-
-
-def tail_ranks(eigenvalues) -> tuple[torch.Tensor, torch.Tensor]:
-    """All effective ranks at once: r_k = s_k/λ_{k+1}, R_k = s_k²/Σ_{i>k}λ_i², k = 0..p−1.
-
-    Same definitions as :func:`overparam.risk.effective_ranks`, vectorized with reversed
-    cumulative sums (s_k = Σ_{i>k} λ_i). Entries where λ_{k+1} = 0 are NaN. Returns two (p,) tensors.
-    """
-    lam = _spectrum(eigenvalues)
-    s = lam.flip(0).cumsum(0).flip(0)  # (p,) s_k
-    s2 = (lam**2).flip(0).cumsum(0).flip(0)  # (p,) Σ_{i>k} λ_i²
-    nan = torch.tensor(float("nan"), dtype=torch.float64)
-    r = torch.where(lam > 0, s / lam, nan)
-    R = torch.where(lam > 0, s**2 / s2, nan)
-    return r, R
 
 
 def critical_index(eigenvalues, n: int, b: float = 1.0) -> int | None:
@@ -101,7 +78,7 @@ def bound_terms(eigenvalues, n: int, b: float = 1.0) -> BoundTerms:
     risk is at least σ²/c. Either way the variance term k*/n + n/R_{k*} ≥ k*/n is then of
     order one, so a large value of it flags a harmful spectrum.
     """
-    lam = _spectrum(eigenvalues)
+    lam = spectrum(eigenvalues)
     k = critical_index(lam, n, b)
     r0, _ = risk.effective_ranks(lam, 0)
     bias = lam[0].item() * max(math.sqrt(r0 / n), r0 / n)
@@ -152,7 +129,7 @@ def noise_profile(X: torch.Tensor, eigenvalues, noise: float = 1.0) -> tuple[tor
     and λ_j E ŵ_ξ,j² (its share of the variance term of the excess risk).
     """
     check_matrix("X", X)
-    lam = _spectrum(eigenvalues).to(X.dtype)
+    lam = spectrum(eigenvalues).to(X.dtype)
     if lam.numel() != X.shape[1]:
         raise ValueError(f"eigenvalues: expected {X.shape[1]} values to match X's columns, got {lam.numel()}")
     if X.shape[0] > X.shape[1]:
@@ -169,7 +146,7 @@ def excess_risk(X: torch.Tensor, w_star: torch.Tensor, eigenvalues, noise: float
     with K = XXᵀ (σ = ``noise``). X of shape (n, p) with n ≤ p and full row rank; cost O(n²p).
     """
     check_matrix("X", X)
-    lam = _spectrum(eigenvalues).to(X.dtype)
+    lam = spectrum(eigenvalues).to(X.dtype)
     n, p = X.shape
     if lam.numel() != p:
         raise ValueError(f"eigenvalues: expected {p} values to match X's columns, got {lam.numel()}")

@@ -34,6 +34,29 @@ def ridgeless_risk(gamma, signal: float = 1.0, noise: float = 1.0) -> torch.Tens
     return torch.where(g == 1, torch.full_like(g, float("inf")), risk)
 
 
+def spectrum(eigenvalues) -> torch.Tensor:
+    """A covariance spectrum as a float64 tensor, checked: 1-D, non-empty, ≥ 0, sorted descending."""
+    lam = torch.as_tensor(eigenvalues, dtype=torch.float64)
+    if lam.ndim != 1 or lam.numel() == 0:
+        raise ValueError(f"eigenvalues: expected a non-empty 1-D tensor, got shape {tuple(lam.shape)}")
+    if (lam < 0).any() or (lam[1:] > lam[:-1]).any():
+        raise ValueError("eigenvalues: expected non-negative values sorted in descending order")
+    return lam
+
+
+def tail_ranks(eigenvalues) -> tuple[torch.Tensor, torch.Tensor]:
+    """All effective ranks at once: (r_k, R_k) for k = 0..p−1, as two (p,) tensors.
+
+    Same definitions as :func:`effective_ranks`, vectorized with reversed cumulative sums
+    (s_k = Σ_{i>k} λ_i). Entries where λ_{k+1} = 0 are NaN.
+    """
+    lam = spectrum(eigenvalues)
+    s = lam.flip(0).cumsum(0).flip(0)  # (p,) s_k
+    s2 = (lam**2).flip(0).cumsum(0).flip(0)  # (p,) Σ_{i>k} λ_i²
+    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    return torch.where(lam > 0, s / lam, nan), torch.where(lam > 0, s**2 / s2, nan)
+
+
 def effective_ranks(eigenvalues, k: int) -> tuple[float, float]:
     """Effective ranks (r_k, R_k) of a covariance spectrum (Bartlett et al. 2020, Definition 3).
 
@@ -41,18 +64,13 @@ def effective_ranks(eigenvalues, k: int) -> tuple[float, float]:
     s_k = Σ_{i>k} λ_i:  r_k = s_k / λ_{k+1}  and  R_k = s_k² / Σ_{i>k} λ_i².
     ``k`` counts the leading eigenvalues left out (k = 0 uses the whole spectrum).
     """
-    lam = torch.as_tensor(eigenvalues, dtype=torch.float64)
-    if lam.ndim != 1 or lam.numel() == 0:
-        raise ValueError(f"eigenvalues: expected a non-empty 1-D tensor, got shape {tuple(lam.shape)}")
-    if (lam < 0).any() or (lam[1:] > lam[:-1]).any():
-        raise ValueError("eigenvalues: expected non-negative values sorted in descending order")
+    lam = spectrum(eigenvalues)
     if not isinstance(k, int) or not 0 <= k < lam.numel():
         raise ValueError(f"k: expected an int in [0, {lam.numel() - 1}], got {k!r}")
-    tail = lam[k:]
-    if tail[0] == 0:
+    if lam[k] == 0:
         raise ValueError(f"eigenvalues: λ_(k+1) is zero for k={k}, so r_k is undefined")
-    s = tail.sum()
-    return (s / tail[0]).item(), (s**2 / (tail**2).sum()).item()
+    r, R = tail_ranks(lam)
+    return r[k].item(), R[k].item()
 
 
 def ridgeless_risk_finite(n: int, p: int, signal: float = 1.0, noise: float = 1.0) -> float:
