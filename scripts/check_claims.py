@@ -44,7 +44,8 @@ def main() -> int:
             budget = BUDGET_S[args.scale]
             problems.append(f"{name}: took {seconds:.0f} s, over the {args.scale} budget of {budget:.0f} s")
         for r in records:
-            measured = r["measured"] if isinstance(r["measured"], str) else f"{r['measured']:.4g}"
+            m = r["measured"]
+            measured = ", ".join(f"{v:.4g}" for v in m) if isinstance(m, list) else f"{m:.4g}"
             print(f"  {'ok  ' if r['ok'] else 'FAIL'} {slug}.{r['id']}: {measured} (expect {r['expect']})")
     print(f"\nchapter times at scale {args.scale} (budget {BUDGET_S[args.scale]:.0f} s each):")
     for name, n, nfail, seconds in rows:

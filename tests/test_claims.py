@@ -86,6 +86,6 @@ def test_nowhere_to_write_outside_a_book(tmp_path, monkeypatch):
 
 def test_table_escapes_html():
     c = claims.Claims("demo")
-    c.check("x", measured="<b>", ok=True, expect="a < b", statement="s")
+    c.check("x", measured=1.0, ok=True, expect="a < b", statement="<b>")
     table = c.table_html()
     assert "&lt;b&gt;" in table and "a &lt; b" in table

@@ -37,7 +37,7 @@ class ClaimFailed(AssertionError):
 class Record:
     id: str
     statement: str
-    measured: float | str
+    measured: float | list[float]
     expect: str
     ok: bool
     source: str
@@ -71,6 +71,8 @@ def claims_dir(start: Path | None = None) -> Path | None:
 
 
 def _format(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(_format(v) for v in value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
     return f"{value:.4g}"
@@ -85,12 +87,35 @@ class Claims:
         self.chapter = chapter
         self.records: list[Record] = []
 
-    def check(self, id: str, *, measured, ok, expect: str, statement: str, source: str = "") -> None:
-        """Record one claim. ``ok`` must be the outcome of comparing ``measured`` with ``expect``.
+    def check(
+        self,
+        id: str,
+        verdict=None,
+        *,
+        statement: str,
+        source: str = "",
+        measured=None,
+        ok=None,
+        expect: str | None = None,
+    ) -> None:
+        """Record one claim, decided by a criterion's ``verdict``.
+
+        ``verdict`` is a :class:`overparam.criteria.Verdict` (measured value, outcome and
+        expected condition). Without one, ``measured``, ``ok`` and ``expect`` are given
+        directly — for a criterion that lives in the library but returns its parts.
+        ``measured`` is a number or a short list of numbers, never a string.
 
         Returns nothing, so that a notebook cell ending in a check prints nothing; the
         record is ``self.records[-1]``.
         """
+        if verdict is not None:
+            if measured is not None or ok is not None or expect is not None:
+                raise ValueError("verdict: give either a verdict or measured/ok/expect, not both")
+            if not all(hasattr(verdict, a) for a in ("measured", "ok", "expect")):
+                raise TypeError(f"verdict: expected an overparam.criteria.Verdict, got {type(verdict).__name__}")
+            measured, ok, expect = verdict.measured, verdict.ok, verdict.expect
+        elif ok is None or measured is None or expect is None:
+            raise TypeError("check: give a verdict, or all of measured=, ok= and expect=")
         if not isinstance(id, str) or not id:
             raise ValueError(f"id: expected a non-empty string, got {id!r}")
         if any(r.id == id for r in self.records):
@@ -101,12 +126,16 @@ class Claims:
             raise TypeError(f"ok: expected a bool (the outcome of the check), got {type(ok).__name__}")
         if hasattr(measured, "item"):
             measured = measured.item()
-        if isinstance(measured, numbers.Real) and not isinstance(measured, bool):
+        if isinstance(measured, (list, tuple)):
+            measured = [float(m.item() if hasattr(m, "item") else m) for m in measured]
+            if not measured or not all(math.isfinite(m) for m in measured):
+                ok = False  # a NaN or infinite measurement never supports a claim
+        elif isinstance(measured, numbers.Real) and not isinstance(measured, bool):
             measured = float(measured)
             if not math.isfinite(measured):
-                ok = False  # a NaN or infinite measurement never supports a claim
-        elif not isinstance(measured, str):
-            raise TypeError(f"measured: expected a number or a string, got {type(measured).__name__}")
+                ok = False
+        else:
+            raise TypeError(f"measured: expected a number or a list of numbers, got {type(measured).__name__}")
         seconds = time.time() - _process_start()
         self.records.append(Record(id, statement, measured, expect, ok, source, scale.current(), seconds))
 

@@ -1,0 +1,291 @@
+"""Claim criteria: small pure functions that decide whether a measurement supports a claim.
+
+Each criterion returns a :class:`Verdict` — the number it decided on (``measured``), the
+outcome (``ok``) and what it expected (``expect``, in words a reader can check). A chapter
+hands the verdict to :meth:`overparam.claims.Claims.check`::
+
+    v = criteria.significant_peak(widths, err_mean, err_se, k=3)
+    claims.check("deep_peak_height", v, statement="...", source="nakkiran2020deep")
+
+A claim about a trained model also checks that the training did what the claim assumes;
+:meth:`Verdict.requires` joins such a precondition without changing ``measured``::
+
+    v = criteria.at_chance(acc, n_test, 10).requires(criteria.at_least(train_acc, 1.0))
+
+Thresholds come from theory or from standard errors, never from the last run. Every
+criterion has a unit test with a negative control (a flat curve, a monotone curve, an
+untrained model) on which it must fail (``tests/test_criteria.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of a criterion.
+
+    Attributes:
+        measured: the quantity the criterion decided on (a float, or a tuple of floats).
+        ok: whether the claim holds.
+        expect: the condition, in words (shown in the claims table).
+    """
+
+    measured: float | tuple[float, ...]
+    ok: bool
+    expect: str
+
+    def requires(self, *preconditions: Verdict) -> Verdict:
+        """This verdict, failing unless every precondition holds too (``measured`` kept)."""
+        ok = self.ok and all(p.ok for p in preconditions)
+        expect = "; ".join([self.expect, *(f"and {p.expect}" for p in preconditions)])
+        return Verdict(self.measured, ok, expect)
+
+
+# ---------------------------------------------------------------- argument handling
+
+
+def _vector(name: str, values) -> np.ndarray:
+    """A 1-D float64 array of finite values from a list, array or tensor."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a sequence of numbers, got {type(values).__name__}") from None
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name}: expected a non-empty 1-D sequence, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name}: expected finite values, got {a.tolist()}")
+    return a
+
+
+def _scalar(name: str, value) -> float:
+    if hasattr(value, "item"):
+        value = value.item()
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _nonneg(name: str, value) -> float:
+    v = _scalar(name, value)
+    if not v >= 0:
+        raise ValueError(f"{name}: expected a number >= 0, got {v}")
+    return v
+
+
+def _same_length(**arrays: np.ndarray) -> None:
+    sizes = {k: a.size for k, a in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"expected sequences of equal length, got {sizes}")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+# ---------------------------------------------------------------- comparisons of numbers
+
+
+def at_most(value, bound, *, name: str = "value") -> Verdict:
+    """``value ≤ bound`` (e.g. an error against a tolerance set by theory or float precision)."""
+    v, b = _scalar("value", value), _scalar("bound", bound)
+    return Verdict(v, v <= b, f"{name} ≤ {_fmt(b)}")
+
+
+def at_least(value, bound, *, name: str = "value") -> Verdict:
+    """``value ≥ bound`` (e.g. training accuracy ≥ 1 for a claim that assumes interpolation)."""
+    v, b = _scalar("value", value), _scalar("bound", bound)
+    return Verdict(v, v >= b, f"{name} ≥ {_fmt(b)}")
+
+
+def within(value, lo, hi, *, name: str = "value") -> Verdict:
+    """``lo ≤ value ≤ hi``: a measured constant inside the interval a theory allows."""
+    v, a, b = _scalar("value", value), _scalar("lo", lo), _scalar("hi", hi)
+    if not a <= b:
+        raise ValueError(f"lo, hi: expected lo <= hi, got {a} > {b}")
+    return Verdict(v, a <= v <= b, f"{_fmt(a)} ≤ {name} ≤ {_fmt(b)}")
+
+
+def greater(a, b, se_a=0.0, se_b=0.0, *, k: float = 2.0, name: str = "difference") -> Verdict:
+    """``a − b > k · √(se_a² + se_b²)``: a difference of two means, significant at k s.e.
+
+    ``measured`` is the difference ``a − b``. With both standard errors zero (deterministic
+    quantities) it asks for ``a > b``.
+    """
+    a, b = _scalar("a", a), _scalar("b", b)
+    se = math.hypot(_nonneg("se_a", se_a), _nonneg("se_b", se_b))
+    k = _nonneg("k", k)
+    d = a - b
+    expect = f"{name} > {_fmt(k)} s.e. = {_fmt(k * se)}" if se > 0 else f"{name} > 0"
+    return Verdict(d, d > k * se, expect)
+
+
+def relative_error(estimate, reference, tol) -> Verdict:
+    """``‖estimate − reference‖ / ‖reference‖ ≤ tol`` (Euclidean norms over all entries)."""
+    e = _vector("estimate", np.ravel(_as_array(estimate)))
+    r = _vector("reference", np.ravel(_as_array(reference)))
+    _same_length(estimate=e, reference=r)
+    tol = _nonneg("tol", tol)
+    scale = np.linalg.norm(r)
+    if scale == 0:
+        raise ValueError("reference: expected a non-zero reference")
+    err = float(np.linalg.norm(e - r) / scale)
+    return Verdict(err, err <= tol, f"relative error ≤ {_fmt(tol)}")
+
+
+def _as_array(x):
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+# ---------------------------------------------------------------- accuracies
+
+
+def _acc_se(p: float, n: int) -> float:
+    return math.sqrt(p * (1 - p) / n)
+
+
+def _check_accuracy(acc, n, n_classes) -> tuple[float, int, int]:
+    acc = _scalar("acc", acc)
+    if not 0 <= acc <= 1:
+        raise ValueError(f"acc: expected an accuracy in [0, 1], got {acc}")
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n <= 0:
+        raise ValueError(f"n: expected the number of test examples (an int > 0), got {n!r}")
+    if not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool) or n_classes < 2:
+        raise ValueError(f"n_classes: expected an int >= 2, got {n_classes!r}")
+    return acc, int(n), int(n_classes)
+
+
+def at_chance(acc, n, n_classes, *, k: float = 3.0) -> Verdict:
+    """Test accuracy within ``k`` binomial s.e. of chance ``1/n_classes`` (both sides).
+
+    Holds for any label-independent predictor: pair it with a precondition that the model
+    learned something (e.g. it fit its training labels) via :meth:`Verdict.requires`.
+    """
+    acc, n, c = _check_accuracy(acc, n, n_classes)
+    p0 = 1.0 / c
+    band = k * _acc_se(p0, n)
+    return Verdict(acc, abs(acc - p0) <= band, f"|acc − 1/{c}| ≤ {_fmt(k)} s.e. = {_fmt(band)}")
+
+
+def above_chance(acc, n, n_classes, *, k: float = 3.0) -> Verdict:
+    """Test accuracy more than ``k`` binomial s.e. above chance ``1/n_classes``."""
+    acc, n, c = _check_accuracy(acc, n, n_classes)
+    p0 = 1.0 / c
+    bound = p0 + k * _acc_se(p0, n)
+    return Verdict(acc, acc > bound, f"acc > 1/{c} + {_fmt(k)} s.e. = {_fmt(bound)}")
+
+
+# ---------------------------------------------------------------- curves
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log y against log x (both positive)."""
+    x, y = _vector("x", x), _vector("y", y)
+    _same_length(x=x, y=y)
+    if x.size < 2 or np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x, y: expected at least two points, all positive, for a log-log fit")
+    if np.ptp(np.log(x)) == 0:
+        raise ValueError("x: expected at least two distinct values")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def slope_near(x, y, expected, tol) -> Verdict:
+    """The log-log slope of ``y`` against ``x`` lies within ``tol`` of the predicted one.
+
+    Use it for power laws (an error ∝ width^(−1/2), a loss ∝ t^(−1)); ``tol`` from the
+    standard error of the fit or the known finite-size correction.
+    """
+    s = loglog_slope(x, y)
+    e, tol = _scalar("expected", expected), _nonneg("tol", tol)
+    return Verdict(s, abs(s - e) <= tol, f"slope = {_fmt(e)} ± {_fmt(tol)}")
+
+
+def monotone(values, *, decreasing: bool = True, se=None, k: float = 2.0) -> Verdict:
+    """Every step of the curve moves the stated way, up to ``k`` s.e. (or exactly, without se).
+
+    ``measured`` is the largest step against the stated direction (≤ 0 for a strictly
+    monotone curve); with ``se`` each step may go against it by ``k·√(se_i² + se_{i+1}²)``.
+    """
+    v = _vector("values", values)
+    if v.size < 2:
+        raise ValueError("values: expected at least two points")
+    steps = np.diff(v) if decreasing else -np.diff(v)  # > 0 is a step the wrong way
+    if se is None:
+        slack = np.zeros_like(steps)
+    else:
+        s = _vector("se", se)
+        _same_length(values=v, se=s)
+        slack = k * np.hypot(s[:-1], s[1:])
+    worst = float(np.max(steps))
+    way = "decreasing" if decreasing else "increasing"
+    expect = f"{way} at every step" + (f" (within {_fmt(k)} s.e.)" if se is not None else "")
+    return Verdict(worst, bool(np.all(steps <= slack)), expect)
+
+
+def significant_peak(x, means, se, *, k: float = 3.0) -> Verdict:
+    """The curve has an interior maximum that stands above the best point on each side.
+
+    The peak is ``argmax means``; it must lie strictly inside the grid, and its height
+    above the *lowest* point to its left and the lowest to its right must each exceed
+    ``k`` combined standard errors. ``measured`` is the smaller of the two heights (the
+    peak's prominence). A monotone or flat curve fails.
+    """
+    xs, m, s = _vector("x", x), _vector("means", means), _vector("se", se)
+    _same_length(x=xs, means=m, se=s)
+    if m.size < 3:
+        raise ValueError("means: expected at least three points")
+    i = int(np.argmax(m))
+    expect = f"interior peak above the best point on each side by > {_fmt(k)} s.e."
+    if i == 0 or i == m.size - 1:
+        return Verdict(float("nan"), False, expect + " (peak at the grid's end)")
+    j_left = int(np.argmin(m[:i]))
+    j_right = i + 1 + int(np.argmin(m[i + 1 :]))
+    heights = []
+    ok = True
+    for j in (j_left, j_right):
+        h = m[i] - m[j]
+        heights.append(h)
+        ok &= bool(h > k * math.hypot(s[i], s[j]))
+    return Verdict(float(min(heights)), ok, expect)
+
+
+def peak_location(x, means) -> float:
+    """The x at which the curve is largest (for claims about *where* a peak sits)."""
+    xs, m = _vector("x", x), _vector("means", means)
+    _same_length(x=xs, means=m)
+    return float(xs[int(np.argmax(m))])
+
+
+def first_reach(steps, values, threshold, *, above: bool = True) -> float:
+    """The first step at which ``values`` reaches ``threshold`` (inf if never)."""
+    t, v = _vector("steps", steps), _vector("values", values)
+    _same_length(steps=t, values=v)
+    hit = v >= threshold if above else v <= threshold
+    return float(t[int(np.argmax(hit))]) if hit.any() else float("inf")
+
+
+def rank_correlation(a, b) -> float:
+    """Spearman's rank correlation of two sequences (ties get their mean rank)."""
+    from scipy.stats import spearmanr
+
+    x, y = _vector("a", a), _vector("b", b)
+    _same_length(a=x, b=y)
+    return float(spearmanr(x, y).statistic)
+
+
+def all_hold(verdicts: Sequence[Verdict], *, expect: str | None = None) -> Verdict:
+    """Several verdicts as one: ``measured`` the tuple of their values, ok if all hold."""
+    if not verdicts:
+        raise ValueError("verdicts: expected at least one")
+    measured = tuple(float(np.max(v.measured)) if isinstance(v.measured, tuple) else v.measured for v in verdicts)
+    return Verdict(measured, all(v.ok for v in verdicts), expect or "; ".join(v.expect for v in verdicts))

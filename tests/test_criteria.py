@@ -1,0 +1,121 @@
+"""Claim criteria: each passes on the phenomenon and fails on a negative control."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from overparam import criteria as C
+from overparam.claims import Claims
+
+
+def test_verdict_requires_keeps_measured_and_joins_outcomes():
+    v = C.at_most(0.1, 0.2)
+    assert v.ok and v.measured == 0.1
+    failed_pre = v.requires(C.at_least(0.9, 1.0, name="train acc"))
+    assert not failed_pre.ok and failed_pre.measured == 0.1
+    assert "train acc ≥ 1" in failed_pre.expect
+    assert v.requires(C.at_least(1.0, 1.0)).ok
+
+
+def test_claims_check_takes_a_verdict(tmp_path, monkeypatch):
+    monkeypatch.setenv("OVERPARAM_CLAIMS_DIR", str(tmp_path))
+    c = Claims("demo")
+    c.check("a", C.within(1.0, 0.5, 2.0, name="c"), statement="s", source="k")
+    r = c.records[-1]
+    assert r.ok and r.measured == 1.0 and r.expect == "0.5 ≤ c ≤ 2"
+    c.check("b", C.all_hold([C.at_most(1, 2), C.at_most(3, 2)]), statement="s")
+    assert c.records[-1].measured == [1.0, 3.0] and not c.records[-1].ok
+    with pytest.raises(ValueError, match="verdict"):
+        c.check("c", C.at_most(1, 2), measured=1.0, statement="s")
+    with pytest.raises(TypeError, match="measured"):
+        c.check("d", measured="a string", ok=True, expect="", statement="s")
+
+
+def test_comparisons_and_their_negative_controls():
+    assert C.within(1.0, 0.5, 2.0).ok and not C.within(2.5, 0.5, 2.0).ok
+    assert C.at_least(1.0, 1.0).ok and not C.at_least(0.99, 1.0).ok
+    # a difference of 0.05 with s.e. 0.01 each is significant at 2 s.e.; with s.e. 0.03 it is not
+    assert C.greater(0.30, 0.25, 0.01, 0.01).ok
+    assert not C.greater(0.30, 0.25, 0.03, 0.03).ok
+    assert C.greater(0.30, 0.25).measured == pytest.approx(0.05)
+    # equal means never pass, whatever the s.e.
+    assert not C.greater(0.3, 0.3).ok
+    with pytest.raises(ValueError, match="lo, hi"):
+        C.within(1.0, 2.0, 1.0)
+    with pytest.raises(ValueError, match="se_a"):
+        C.greater(1, 0, se_a=-1)
+
+
+def test_relative_error():
+    ref = torch.tensor([1.0, 2.0, 2.0])
+    assert C.relative_error(ref * 1.01, ref, 0.02).ok
+    v = C.relative_error(torch.zeros(3), ref, 0.5)  # negative control: predicting zero
+    assert not v.ok and v.measured == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="equal length"):
+        C.relative_error([1.0, 2.0], ref, 0.1)
+
+
+def test_at_chance_needs_a_learned_model():
+    n, c = 1000, 10
+    assert C.at_chance(0.11, n, c).ok
+    assert not C.at_chance(0.40, n, c).ok
+    untrained = C.at_chance(0.10, n, c).requires(C.at_least(0.12, 1.0, name="train acc"))
+    assert not untrained.ok  # the negative control: chance accuracy without memorization
+    assert C.above_chance(0.40, n, c).ok and not C.above_chance(0.11, n, c).ok
+    with pytest.raises(ValueError, match="acc"):
+        C.at_chance(1.5, n, c)
+    with pytest.raises(ValueError, match="n:"):
+        C.at_chance(0.1, 0, c)
+
+
+def test_slope_near_recovers_a_power_law_and_rejects_a_flat_one():
+    x = np.array([32, 64, 128, 256, 512, 1024.0])
+    y = 3.0 * x**-0.5
+    assert C.loglog_slope(x, y) == pytest.approx(-0.5)
+    assert C.slope_near(x, y, -0.5, 0.05).ok
+    assert not C.slope_near(x, np.ones_like(x), -0.5, 0.1).ok  # negative control: flat
+    with pytest.raises(ValueError, match="positive"):
+        C.slope_near(x, -y, -0.5, 0.1)
+
+
+def test_monotone_with_and_without_standard_errors():
+    assert C.monotone([3, 2, 1]).ok
+    assert not C.monotone([3, 2, 2.5]).ok  # negative control: a bump
+    assert C.monotone([1, 2, 3], decreasing=False).ok
+    # a 0.1 rise is noise when each point has s.e. 0.1 (2 s.e. of the step = 0.28)
+    assert C.monotone([1.0, 0.8, 0.9], se=[0.1, 0.1, 0.1]).ok
+    assert not C.monotone([1.0, 0.5, 1.0], se=[0.1, 0.1, 0.1]).ok
+    assert C.monotone([3, 2, 2.5]).measured == pytest.approx(0.5)
+
+
+def test_significant_peak_fails_on_flat_and_monotone_curves():
+    x = np.arange(7)
+    se = np.full(7, 0.01)
+    peaked = np.array([0.5, 0.4, 0.35, 0.6, 0.45, 0.3, 0.25])
+    v = C.significant_peak(x, peaked, se)
+    assert v.ok and v.measured == pytest.approx(0.25)  # 0.6 − 0.35 on the left
+    assert not C.significant_peak(x, np.full(7, 0.3), se).ok  # flat
+    assert not C.significant_peak(x, np.linspace(0.5, 0.2, 7), se).ok  # monotone
+    assert not C.significant_peak(x, peaked, np.full(7, 0.1)).ok  # bump within noise
+    assert math.isnan(C.significant_peak(x, np.linspace(0.2, 0.5, 7), se).measured)
+    assert C.peak_location(x, peaked) == 3.0
+
+
+def test_first_reach_and_rank_correlation():
+    steps = [10, 20, 30, 40]
+    assert C.first_reach(steps, [0.1, 0.5, 0.96, 0.99], 0.95) == 30
+    assert C.first_reach(steps, [0.1, 0.5, 0.6, 0.7], 0.95) == math.inf
+    assert C.first_reach(steps, [1.0, 0.5, 0.2, 0.1], 0.3, above=False) == 30
+    assert C.rank_correlation([1, 2, 3], [10, 20, 30]) == pytest.approx(1.0)
+    assert C.rank_correlation([1, 2, 3], [30, 20, 10]) == pytest.approx(-1.0)
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="means: expected finite"):
+        C.significant_peak([0, 1, 2], [0.1, float("nan"), 0.2], [0.1] * 3)
+    with pytest.raises(TypeError, match="value"):
+        C.at_most("1", 2)
+    with pytest.raises(ValueError, match="equal length"):
+        C.monotone([1, 2, 3], se=[0.1, 0.1])
