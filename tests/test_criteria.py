@@ -119,3 +119,34 @@ def test_bad_input_names_the_argument():
         C.at_most("1", 2)
     with pytest.raises(ValueError, match="equal length"):
         C.monotone([1, 2, 3], se=[0.1, 0.1])
+
+
+def test_tracks_a_predicted_curve_and_rejects_a_plateau():
+    t = np.geomspace(1e2, 1e4, 20)
+    pred = 1 / np.log(t)
+    assert C.tracks(pred * 1.05, pred, 0.1).ok
+    v = C.tracks(np.full(20, pred[0]), pred, 0.1)  # negative control: levels off
+    assert not v.ok and v.measured == pytest.approx(pred[0] / pred[-1] - 1)
+    with pytest.raises(ValueError, match="predicted"):
+        C.tracks([1.0, 2.0], [1.0, 0.0], 0.1)
+
+
+def test_drop_matches_rejects_a_plateau_and_a_power_law():
+    t0, t1 = 1e4, 1e6
+    assert C.drop_matches(1 / np.log(t0), 1 / np.log(t1), 1 / np.log(t0), 1 / np.log(t1), 0.2).ok
+    assert not C.drop_matches(0.2, 0.2, 1 / np.log(t0), 1 / np.log(t1), 0.2).ok  # plateau
+    fast = C.drop_matches(t0**-0.5, t1**-0.5, 1 / np.log(t0) / 100, 1 / np.log(t1) / 100, 0.2)
+    assert not fast.ok and fast.measured > 1.2  # 1/√t falls far more than 1/log t
+    with pytest.raises(ValueError, match="predicted drop"):
+        C.drop_matches(1, 0.5, 0.5, 1, 0.2)
+
+
+def test_diagonal_leads_fails_when_every_method_ends_alike():
+    good = [[1.0, 0.8, 0.7], [0.9, 0.99, 0.6], [0.8, 0.7, 0.98]]
+    v = C.diagonal_leads(good, at_least=0.95)
+    assert v.ok and v.measured == pytest.approx(0.1)
+    same = [[0.9, 0.8, 0.7]] * 3  # negative control: all three rows equal
+    assert not C.diagonal_leads(same, at_least=0.5).ok
+    assert not C.diagonal_leads(good, at_least=0.995).ok  # a diagonal entry below the bound
+    with pytest.raises(ValueError, match="square"):
+        C.diagonal_leads([[1.0, 2.0]], at_least=0.0)

@@ -289,3 +289,60 @@ def all_hold(verdicts: Sequence[Verdict], *, expect: str | None = None) -> Verdi
         raise ValueError("verdicts: expected at least one")
     measured = tuple(float(np.max(v.measured)) if isinstance(v.measured, tuple) else v.measured for v in verdicts)
     return Verdict(measured, all(v.ok for v in verdicts), expect or "; ".join(v.expect for v in verdicts))
+
+
+# ---------------------------------------------------------------- measured against a prediction
+
+
+def tracks(values, predicted, rtol) -> Verdict:
+    """Every point of a measured curve within a relative ``rtol`` of the predicted curve.
+
+    ``measured`` is the largest relative gap ``max_i |values_i / predicted_i − 1|``. Use it
+    where a theory predicts the whole curve, constant included (an asymptote with no fitted
+    parameter); a curve that levels off, or falls at another rate, leaves the band.
+    """
+    v, p = _vector("values", values), _vector("predicted", predicted)
+    _same_length(values=v, predicted=p)
+    if np.any(p == 0):
+        raise ValueError("predicted: expected non-zero predicted values")
+    rtol = _nonneg("rtol", rtol)
+    gap = float(np.max(np.abs(v / p - 1)))
+    return Verdict(gap, gap <= rtol, f"largest relative gap to the prediction ≤ {_fmt(rtol)}")
+
+
+def drop_matches(before, after, predicted_before, predicted_after, tol) -> Verdict:
+    """A quantity falls between two times by the amount a theory predicts, within ``tol``.
+
+    ``measured`` is the ratio of the measured drop ``before − after`` to the predicted drop;
+    it must lie in ``[1 − tol, 1 + tol]``. A curve that levels off (ratio near 0) fails, and
+    so does one that falls much faster than predicted (ratio ≫ 1). The predicted drop
+    must be positive.
+    """
+    b, a = _scalar("before", before), _scalar("after", after)
+    pb, pa = _scalar("predicted_before", predicted_before), _scalar("predicted_after", predicted_after)
+    tol = _nonneg("tol", tol)
+    if not pb > pa:
+        raise ValueError(f"predicted_before, predicted_after: expected a predicted drop, got {pb} → {pa}")
+    r = (b - a) / (pb - pa)
+    return Verdict(r, abs(r - 1) <= tol, f"measured drop / predicted drop = 1 ± {_fmt(tol)}")
+
+
+def diagonal_leads(matrix, *, at_least: float) -> Verdict:
+    """In each column of a square matrix the diagonal entry is the largest, and ≥ ``at_least``.
+
+    For "each method wins on its own measure": rows are methods, columns the measures, in
+    the same order. ``measured`` is the smallest lead of a diagonal entry over the best
+    other entry of its column (> 0 when every method leads on its own measure). A matrix
+    whose rows are equal (every method ends at the same answer) fails.
+    """
+    M = np.asarray(_as_array(matrix), dtype=np.float64)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] < 2:
+        raise ValueError(f"matrix: expected a square matrix of size >= 2, got shape {M.shape}")
+    if not np.all(np.isfinite(M)):
+        raise ValueError("matrix: expected finite values")
+    bound = _scalar("at_least", at_least)
+    diag = np.diag(M)
+    off = np.where(np.eye(M.shape[0], dtype=bool), -np.inf, M).max(axis=0)
+    lead = float(np.min(diag - off))
+    ok = lead > 0 and bool(np.all(diag >= bound))
+    return Verdict(lead, ok, f"each diagonal entry leads its column (lead > 0) and is ≥ {_fmt(bound)}")
