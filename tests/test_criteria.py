@@ -150,3 +150,33 @@ def test_diagonal_leads_fails_when_every_method_ends_alike():
     assert not C.diagonal_leads(good, at_least=0.995).ok  # a diagonal entry below the bound
     with pytest.raises(ValueError, match="square"):
         C.diagonal_leads([[1.0, 2.0]], at_least=0.0)
+
+
+def test_at_chance_with_a_chance_level_from_class_frequencies():
+    # labels 60/40 over two classes, predictions all class 0: chance is 0.6, not 1/2
+    assert C.at_chance(0.6, 1000, 2, p0=0.6).ok
+    assert not C.at_chance(0.6, 1000, 2).ok  # against 1/2 it would look like signal
+    with pytest.raises(ValueError, match="p0"):
+        C.at_chance(0.5, 1000, 2, p0=1.5)
+
+
+def test_significant_valley_finds_a_u_and_rejects_monotone_and_flat_curves():
+    x = np.arange(7.0)
+    u = (x - 3) ** 2 + 1.0
+    se = np.full(7, 0.1)
+    v = C.significant_valley(x, u, se)
+    assert v.ok and v.measured == pytest.approx(9.0)  # min(10 − 1, 10 − 1)
+    assert not C.significant_valley(x, -x, se).ok  # negative control: monotone
+    assert not C.significant_valley(x, np.ones(7), se).ok  # negative control: flat
+    assert C.significant_valley(x, -x, se).measured == 0.0
+    # a dip smaller than 3 s.e. is not significant
+    assert not C.significant_valley(x, 1 + 0.02 * (x - 3) ** 2, se).ok
+
+
+def test_consistent_with_a_prediction():
+    assert C.consistent(1.52, 1.5, 0.01).ok
+    v = C.consistent(1.0, 1.5, 0.01)  # negative control: "the norm does not matter"
+    assert not v.ok and v.measured == 1.0
+    assert not C.consistent(1.5001, 1.5, 0.0).ok
+    with pytest.raises(ValueError, match="se"):
+        C.consistent(1.0, 1.0, -1.0)

@@ -165,16 +165,25 @@ def _check_accuracy(acc, n, n_classes) -> tuple[float, int, int]:
     return acc, int(n), int(n_classes)
 
 
-def at_chance(acc, n, n_classes, *, k: float = 3.0) -> Verdict:
+def at_chance(acc, n, n_classes, *, k: float = 3.0, p0=None) -> Verdict:
     """Test accuracy within ``k`` binomial s.e. of chance ``1/n_classes`` (both sides).
 
     Holds for any label-independent predictor: pair it with a precondition that the model
     learned something (e.g. it fit its training labels) via :meth:`Verdict.requires`.
+    ``p0`` replaces 1/n_classes when neither the labels nor the predictions are uniform:
+    a label-independent predictor is right with probability p₀ = Σ_k π_k q_k (π, q the
+    class frequencies of the labels and of the predictions).
     """
     acc, n, c = _check_accuracy(acc, n, n_classes)
-    p0 = 1.0 / c
+    name = f"1/{c}"
+    if p0 is None:
+        p0 = 1.0 / c
+    else:
+        p0, name = _scalar("p0", p0), "p₀"
+        if not 0 < p0 < 1:
+            raise ValueError(f"p0: expected a chance level in (0, 1), got {p0}")
     band = k * _acc_se(p0, n)
-    return Verdict(acc, abs(acc - p0) <= band, f"|acc − 1/{c}| ≤ {_fmt(k)} s.e. = {_fmt(band)}")
+    return Verdict(acc, abs(acc - p0) <= band, f"|acc − {name}| ≤ {_fmt(k)} s.e. = {_fmt(band)}")
 
 
 def above_chance(acc, n, n_classes, *, k: float = 3.0) -> Verdict:
@@ -257,6 +266,34 @@ def significant_peak(x, means, se, *, k: float = 3.0) -> Verdict:
         heights.append(h)
         ok &= bool(h > k * math.hypot(s[i], s[j]))
     return Verdict(float(min(heights)), ok, expect)
+
+
+def significant_valley(x, means, se, *, k: float = 3.0) -> Verdict:
+    """The curve has an interior minimum that lies below the worst point on each side.
+
+    The mirror image of :func:`significant_peak` (a U-curve rather than a bump): the
+    minimum must lie strictly inside the grid, and the highest point to its left and the
+    highest to its right must each exceed it by more than ``k`` combined standard errors.
+    ``measured`` is the smaller of the two depths. A monotone or flat curve fails.
+    """
+    v = significant_peak(x, -_vector("means", means), se, k=k)
+    expect = f"interior minimum below the worst point on each side by > {_fmt(k)} s.e."
+    if "grid's end" in v.expect:  # no interior minimum: depth 0 (a finite, failing value)
+        return Verdict(0.0, False, expect + " (minimum at the grid's end)")
+    return Verdict(v.measured, v.ok, expect)
+
+
+def consistent(value, predicted, se, *, k: float = 3.0, name: str = "value") -> Verdict:
+    """``|value − predicted| ≤ k · se``: a measured mean agrees with a theory's prediction.
+
+    ``se`` is the standard error of the difference (e.g. of the per-seed differences
+    between measured and predicted values). ``measured`` is ``value``. A prediction off
+    by more than ``k`` standard errors fails; so does any disagreement when ``se`` is 0.
+    """
+    v, p = _scalar("value", value), _scalar("predicted", predicted)
+    s, k = _nonneg("se", se), _nonneg("k", k)
+    band = k * s
+    return Verdict(v, abs(v - p) <= band, f"{name} = {_fmt(p)} (predicted) ± {_fmt(k)} s.e. = {_fmt(band)}")
 
 
 def peak_location(x, means) -> float:
