@@ -123,3 +123,36 @@ def test_bad_inputs():
         capacity.chance_interval(torch.zeros(3, dtype=torch.long), torch.zeros(4, dtype=torch.long), 10)
     with pytest.raises(ValueError, match="y_true"):
         capacity.chance_interval(torch.tensor([12]), torch.tensor([0]), 10)
+
+
+def test_vacuous_ratio_is_where_vapniks_bound_reaches_one():
+    from scipy.optimize import brentq
+
+    # independent reference: the root of r (ln(2/r) + 1) = 1 for n → ∞
+    r_inf = brentq(lambda r: r * (math.log(2 / r) + 1) - 1, 0.01, 1.0)
+    assert r_inf == pytest.approx(0.3725, abs=1e-3)
+    assert capacity.vacuous_ratio(10**9) == pytest.approx(r_inf, abs=1e-6)
+    for n in (200, 1000, 4000):
+        r = capacity.vacuous_ratio(n, 0.05)
+        h = math.ceil(r * n)
+        assert capacity.vapnik_bound(h, n, 0.05) >= 1.0  # at r*: vacuous
+        assert capacity.vapnik_bound(max(1, h - 2), n, 0.05) < 1.0  # just below: not
+    # a larger ln(4/δ) term makes the bound vacuous earlier
+    assert capacity.vacuous_ratio(200, 1e-6) < capacity.vacuous_ratio(200, 0.5)
+    with pytest.raises(ValueError, match="delta"):
+        capacity.vacuous_ratio(100, 1.0)
+
+
+def test_median_band_and_top_share_by_hand():
+    v = torch.tensor([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0], [90.0, 400.0]])
+    med, lo, hi, se = capacity.median_band(v, q=0.25, n_boot=50, seed=0)
+    assert med.tolist() == [3.0, 30.0]
+    assert lo.tolist() == [2.0, 20.0] and hi.tolist() == [4.0, 40.0]
+    assert se.shape == (2,) and (se > 0).all()
+    # the mean of column 0 is 20, pulled up by one outlier; the median is not
+    share = capacity.top_share(v, 0.2)  # the top row of five
+    assert share.tolist() == pytest.approx([90 / 100, 400 / 500])
+    with pytest.raises(ValueError, match="q"):
+        capacity.median_band(v, q=0.6)
+    with pytest.raises(ValueError, match="values"):
+        capacity.top_share(-v)

@@ -182,3 +182,82 @@ def steps_to_fit(steps: Sequence[int], train_acc: Sequence[float], level: float 
     if len(steps) != len(train_acc):
         raise ValueError(f"steps, train_acc: expected equal lengths, got {len(steps)} and {len(train_acc)}")
     return next((s for s, a in zip(steps, train_acc) if a >= level), None)
+
+
+def vacuous_ratio(n: int, delta: float = 0.05) -> float:
+    """The ratio h/n at which the complexity term of :func:`vapnik_bound` reaches 1.
+
+    The term √((h(ln(2n/h) + 1) + ln(4/δ))/n) increases in h on (0, 2n), so it is ≥ 1
+    exactly when h/n ≥ r*, the root of r (ln(2/r) + 1) = 1 − ln(4/δ)/n, found here by
+    bisection. For large n, r* → 0.372 (the root of r (ln(2/r) + 1) = 1): a class whose
+    VC dimension exceeds 37 % of the sample size gets no guarantee from the theorem.
+
+    Returns:
+        r* in (0, 1]; 1.0 when even h = n leaves the term below 1 (never, for δ < 1).
+    """
+    check_positive_int("n", n)
+    check_positive("delta", delta)
+    if delta >= 1:
+        raise ValueError(f"delta: expected a probability in (0, 1), got {delta}")
+    c = 1 - math.log(4 / delta) / n
+
+    def g(r: float) -> float:
+        return r * (math.log(2 / r) + 1) - c
+
+    if c <= 0:
+        return 0.0
+    if g(1.0) < 0:
+        return 1.0
+    lo, hi = 1e-12, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if g(mid) < 0 else (lo, mid)
+    return hi
+
+
+def median_band(values: torch.Tensor, q: float = 0.25, n_boot: int = 200,
+                seed: int | torch.Generator = 0) -> tuple[torch.Tensor, ...]:
+    """Median over the first axis, a quantile band around it, and its bootstrap s.e.
+
+    For risks over S training sets the mean can be ruled by a few ill-conditioned ones;
+    the median and the band [q, 1 − q] describe the typical training set.
+
+    Args:
+        values: shape (S, K): S independent replicates of K quantities.
+        q: lower quantile of the band, in (0, 0.5).
+        n_boot: bootstrap resamples of the S rows for the standard error of the median.
+        seed: seeds the bootstrap.
+
+    Returns:
+        (median, lower, upper, se), each of shape (K,).
+    """
+    values = check_matrix("values", values)
+    if not 0 < q < 0.5:
+        raise ValueError(f"q: expected a quantile in (0, 0.5), got {q}")
+    check_positive_int("n_boot", n_boot)
+    v = values.double()
+    med = v.median(0).values  # (K,)
+    band = torch.quantile(v, torch.tensor([q, 1 - q], dtype=v.dtype), dim=0)  # (2, K)
+    idx = torch.randint(0, v.shape[0], (n_boot, v.shape[0]), generator=as_generator(seed))
+    boot = v[idx].median(1).values  # (n_boot, K)
+    return med, band[0], band[1], boot.std(0)
+
+
+def top_share(values: torch.Tensor, fraction: float = 0.01) -> torch.Tensor:
+    """Share of the sum over the first axis that comes from its largest ``fraction`` of rows.
+
+    Args:
+        values: shape (S, K), non-negative (e.g. excess risks of S training sets).
+        fraction: fraction of the S rows, in (0, 1]; at least one row is taken.
+
+    Returns:
+        Shape (K,): Σ of the top ⌈fraction·S⌉ values / Σ of all, per column.
+    """
+    values = check_matrix("values", values)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction: expected a fraction in (0, 1], got {fraction}")
+    if (values < 0).any():
+        raise ValueError("values: expected non-negative values")
+    k = max(1, math.ceil(fraction * values.shape[0]))
+    top = values.topk(k, dim=0).values.sum(0)
+    return top / values.sum(0)
