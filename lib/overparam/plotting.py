@@ -14,10 +14,17 @@ import matplotlib.pyplot as plt
 # Colour-blind-safe palette (Okabe & Ito 2008), in the order series are drawn.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
+# The text column of a page at a 1280 px wide window is 688 CSS px (sphinx-book-theme,
+# measured in Chromium). A figure drawn at the default width, WIDTH_IN * DPI = 682 px,
+# is shown at its pixel size, never shrunk: 10 pt text at 110 dpi is ~15 px on screen.
+COLUMN_PX = 688
+DPI = 110
+WIDTH_IN = 6.2
+
 STYLE = {
-    "figure.figsize": (6.4, 3.6),
-    "figure.dpi": 110,
-    "savefig.dpi": 110,
+    "figure.figsize": (WIDTH_IN, 3.6),
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
     "figure.constrained_layout.use": True,
     "axes.prop_cycle": mpl.cycler(color=PALETTE),
     "axes.spines.top": False,
@@ -37,8 +44,21 @@ def use_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
-def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 3.6, **kw):
-    """``plt.subplots`` in the book's style, sized per panel row."""
+def figure(ncols: int = 1, nrows: int = 1, width: float = WIDTH_IN, height: float = 3.6, **kw):
+    """``plt.subplots`` in the book's style, sized per panel row.
+
+    Args:
+        ncols: panels per row.
+        nrows: rows of panels.
+        width: figure width in inches; the default is the text column's width
+            (:data:`COLUMN_PX` pixels at :data:`DPI`). A wider figure is shrunk in the page
+            and its text becomes too small to read, so pass only smaller widths.
+        height: height of one row of panels in inches.
+        **kw: passed on to ``plt.subplots`` (e.g. ``sharey=True``).
+
+    Returns:
+        ``(fig, axes)`` with ``axes`` a 2-D array of shape (nrows, ncols).
+    """
     use_style()
     return plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False, **kw)
 
