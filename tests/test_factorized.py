@@ -79,3 +79,39 @@ def test_errors():
         F.train(ops, 100 * torch.ones(5, dtype=torch.float64), depth=2, scale=1.0, lr=10.0, steps=50)
     with pytest.raises(TypeError, match="ops"):
         F.train("mask", torch.zeros(5), depth=2, scale=0.1, lr=0.1, steps=1)
+
+
+def test_scale_for_norm_sets_the_end_to_end_norm():
+    for depth in (1, 2, 3):
+        alpha = F.scale_for_norm((6, 5), depth, torch.tensor([1e-6, 0.5]), seed=3)
+        W0 = F.product(F.init_factors((6, 5), depth, alpha, seed=3))
+        norms = torch.linalg.matrix_norm(W0)
+        assert torch.allclose(norms, torch.tensor([1e-6, 0.5], dtype=torch.float64), rtol=1e-12)
+    with pytest.raises(ValueError, match="norm"):
+        F.scale_for_norm((6, 5), 2, 0.0)
+
+
+def test_balanced_factors_multiply_back_and_are_balanced():
+    W0 = torch.tensor([[2.0, 1.0, 0.0], [0.5, -1.0, 3.0]], dtype=torch.float64)
+    for depth in (1, 2, 4):
+        fs = F.balanced_factors(W0, depth)
+        assert torch.allclose(F.product(fs)[0], W0, atol=1e-12)
+        for a, b in zip(fs[:-1], fs[1:]):  # W_{j+1}ᵀ W_{j+1} = W_j W_jᵀ
+            assert torch.allclose(b.mT @ b, a @ a.mT, atol=1e-12)
+    # by hand: depth 2 of diag(4, 1) is diag(2, 1) twice
+    fs = F.balanced_factors(torch.diag(torch.tensor([4.0, 1.0], dtype=torch.float64)), 2)
+    assert torch.allclose(fs[0][0].abs(), torch.diag(torch.tensor([2.0, 1.0], dtype=torch.float64)))
+
+
+def test_train_from_given_factors():
+    ops = F.Measurements((2, 2), rows=torch.tensor([0, 1, 1]), cols=torch.tensor([1, 0, 1]))
+    y = torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64)
+    init = F.balanced_factors(0.1 * torch.eye(2, dtype=torch.float64), 2)
+    h = F.train(ops, y, 2, None, lr=0.05, steps=0, init=init)
+    assert torch.allclose(h.W[0], 0.1 * torch.eye(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="scale"):
+        F.train(ops, y, 2, 0.1, lr=0.05, steps=1, init=init)
+    with pytest.raises(ValueError, match="init"):
+        F.train(ops, y, 3, None, lr=0.05, steps=1, init=init)
+    with pytest.raises(ValueError, match="scale"):
+        F.train(ops, y, 2, None, lr=0.05, steps=1)

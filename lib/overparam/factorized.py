@@ -124,6 +124,49 @@ def init_factors(shape: tuple[int, int], depth: int, scale: torch.Tensor | float
     return factors
 
 
+def scale_for_norm(shape: tuple[int, int], depth: int, norm: torch.Tensor | float,
+                   width: int | None = None, seed: int | torch.Generator = 0,
+                   dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """Per-factor scales α that give the end-to-end matrix W(0) = W_N ⋯ W_1 a chosen size.
+
+    The product is homogeneous of degree N in α, so with ν = ‖W(0)‖_F at α = 1 (same
+    ``seed`` and ``width`` as :func:`init_factors`), α = (norm / ν)^{1/N} gives
+    ‖W(0)‖_F = norm exactly. Comparing depths at equal end-to-end scale, rather than at
+    equal α (which starts depth N at size ~α^N), removes the confound between depth and
+    initialization size. Returns a (B,) tensor for B values of ``norm``.
+    """
+    norms = torch.as_tensor(norm, dtype=dtype).reshape(-1)
+    if not bool(torch.isfinite(norms).all()) or bool((norms <= 0).any()):
+        raise ValueError(f"norm: expected end-to-end norms > 0, got {norm}")
+    depth = check_positive_int("depth", depth)
+    unit = product(init_factors(shape, depth, 1.0, width=width, seed=seed, dtype=dtype))
+    nu = torch.linalg.matrix_norm(unit[0])
+    return (norms / nu) ** (1.0 / depth)
+
+
+def balanced_factors(W0: torch.Tensor, depth: int) -> list[torch.Tensor]:
+    """A balanced depth-N factorization of W0 (d1, d2) or of a batch (B, d1, d2).
+
+    With W0 = U diag(s) Vᵀ (thin SVD, k = min(d1, d2)): W_1 = diag(s^{1/N}) Vᵀ,
+    W_j = diag(s^{1/N}) for 1 < j < N, W_N = U diag(s^{1/N}). Then W_N ⋯ W_1 = W0 and
+    W_{j+1}ᵀ W_{j+1} = W_j W_jᵀ for every j, the balancedness that gradient flow preserves
+    and under which Arora et al. (2019) derive the singular-value dynamics. Returns N
+    tensors of shape (B, rows, cols), usable as ``init=`` of :func:`train`.
+    """
+    if not isinstance(W0, torch.Tensor) or W0.ndim not in (2, 3) or not W0.is_floating_point():
+        raise ValueError("W0: expected a floating tensor of shape (d1, d2) or (B, d1, d2)")
+    depth = check_positive_int("depth", depth)
+    W0 = W0 if W0.ndim == 3 else W0[None]
+    if depth == 1:
+        return [W0.clone()]
+    U, s, Vh = torch.linalg.svd(W0, full_matrices=False)  # (B, d1, k), (B, k), (B, k, d2)
+    root = s ** (1.0 / depth)  # (B, k)
+    first = root[..., :, None] * Vh
+    middle = [torch.diag_embed(root) for _ in range(depth - 2)]
+    last = U * root[..., None, :]
+    return [first, *middle, last]
+
+
 def product(factors: list[torch.Tensor]) -> torch.Tensor:
     """End-to-end matrix W_N ⋯ W_1, shape (B, d1, d2)."""
     W = factors[0]
@@ -159,9 +202,9 @@ class History:
     W: torch.Tensor  # (B, d1, d2) final end-to-end matrix
 
 
-def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | float, lr: float, steps: int,
-          record_every: int = 100, width: int | None = None, seed: int | torch.Generator = 0,
-          tol: float = 0.0) -> History:
+def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | float | None, lr: float,
+          steps: int, record_every: int = 100, width: int | None = None, seed: int | torch.Generator = 0,
+          tol: float = 0.0, init: list[torch.Tensor] | None = None) -> History:
     """Full-batch gradient descent on ½‖𝒜(W_N ⋯ W_1) − y‖² from :func:`init_factors`.
 
     Args:
@@ -170,6 +213,9 @@ def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | 
         scale: initialization scale α (number or (B,) tensor; a batch of runs).
         lr: step size η. steps: number of steps. record_every: spacing of the history.
         tol: stop early once every run's loss is below ``tol`` (0 disables).
+        init: the initial factors W_1 … W_N themselves (e.g. :func:`balanced_factors`),
+            each (B, rows, cols) or (rows, cols); then ``scale`` must be None and
+            ``seed`` and ``width`` are not used.
 
     Raises:
         FloatingPointError: if the iterates become non-finite (η too large).
@@ -183,7 +229,12 @@ def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | 
     steps = check_positive_int("steps", steps, allow_zero=True)
     record_every = check_positive_int("record_every", record_every)
     y = y.to(torch.float64) if not y.is_floating_point() else y
-    factors = init_factors(ops.shape, depth, scale, width=width, seed=seed, dtype=y.dtype)
+    if init is None:
+        if scale is None:
+            raise ValueError("scale: expected an initialization scale (or give init=)")
+        factors = init_factors(ops.shape, depth, scale, width=width, seed=seed, dtype=y.dtype)
+    else:
+        factors = _given_factors(init, ops.shape, depth, scale, y.dtype)
     rec_t, rec_s, rec_l = [], [], []
     if ops.A is None:  # completion: work with the dense mask, 𝒜*(𝒜(W) − y) = mask ⊙ W − 𝒜*(y)
         mask, target = ops.mask().to(y.dtype), ops.adjoint(y)
@@ -209,3 +260,27 @@ def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | 
         grads = factor_gradients(factors, G)
         factors = [F - lr * g for F, g in zip(factors, grads)]
     return History(torch.tensor(rec_t), torch.stack(rec_s), torch.stack(rec_l), W)
+
+
+def _given_factors(init, shape, depth, scale, dtype) -> list[torch.Tensor]:
+    """Check the ``init=`` factors of :func:`train`: N tensors chaining d2 → … → d1."""
+    if scale is not None:
+        raise ValueError("scale: expected None when init= gives the initial factors")
+    if not isinstance(init, (list, tuple)) or len(init) != depth:
+        raise ValueError(f"init: expected a list of depth = {depth} factor tensors")
+    factors = []
+    for j, F in enumerate(init):
+        if not isinstance(F, torch.Tensor) or F.ndim not in (2, 3):
+            raise ValueError(f"init[{j}]: expected a tensor (rows, cols) or (B, rows, cols)")
+        factors.append((F if F.ndim == 3 else F[None]).to(dtype).clone())
+    if len({F.shape[0] for F in factors}) != 1:
+        raise ValueError("init: expected the same batch size B in every factor")
+    cols = shape[1]
+    for j, F in enumerate(factors):
+        if F.shape[-1] != cols or not torch.isfinite(F).all():
+            raise ValueError(f"init[{j}]: expected finite values and {cols} columns, got shape "
+                             f"{tuple(F.shape)}")
+        cols = F.shape[-2]
+    if cols != shape[0]:
+        raise ValueError(f"init: the last factor must have {shape[0]} rows, got {cols}")
+    return factors
