@@ -9,7 +9,13 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # Book builds never show progress bars (they would be frozen into the pages).
 RUN_QUIET := OVERPARAM_PROGRESS=0 PYTHONHASHSEED=0
 
-.PHONY: book test env lint unit nbval html claims browser sync bench clean
+# Chapters run in parallel, one kernel per core (override: OVERPARAM_JOBS=n); each kernel
+# gets cores / jobs threads (scripts/execute_chapters.py sets the same for the book build).
+JOBS ?= $(or $(OVERPARAM_JOBS),$(shell nproc 2>/dev/null || echo 1))
+THREADS := $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) / $(JOBS) > 0 ? $$(nproc 2>/dev/null || echo 1) / $(JOBS) : 1 )))
+KERNEL_THREADS := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) OPENBLAS_NUM_THREADS=$(THREADS)
+
+.PHONY: book test env chromium lint unit nbval html claims browser sync bench clean
 
 ## env: create .venv with the pinned environment (torch first, so pip never pulls a CUDA build)
 env: $(STAMP)
@@ -23,15 +29,31 @@ $(STAMP): requirements.txt pyproject.toml
 ## book: execute every chapter at book scale and build _build/html (fails on any error or failed claim)
 book: env html claims
 
+# Every chapter is executed first, in parallel, into _build/.jupyter_cache; Sphinx then
+# renders those outputs (execute_notebooks: cache) without running anything again.
 html: env
-	rm -rf _build/html _build/jupyter_execute _build/.doctrees _build/claims/$${OVERPARAM_SCALE:-book}
+	rm -rf _build/html _build/jupyter_execute _build/.doctrees _build/.jupyter_cache
+	$(RUN_QUIET) OVERPARAM_SCALE=$${OVERPARAM_SCALE:-book} $(BIN)/python scripts/execute_chapters.py \
+	  --jobs $(JOBS) --claims _build/claims/$${OVERPARAM_SCALE:-book}
 	$(RUN_QUIET) OVERPARAM_SCALE=$${OVERPARAM_SCALE:-book} $(BIN)/jupyter-book build . -W --keep-going
 
 claims: env
 	$(BIN)/python scripts/check_claims.py --scale $${OVERPARAM_SCALE:-book}
 
 ## test: lint, unit tests, pairing, nbval at test scale, the book build, the browser checks
-test: env lint unit nbval book browser
+test: chromium env lint unit nbval book browser
+
+## chromium: the browser checks need Debian's Chromium; installed here when missing (as root)
+chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Chromium (Debian package chromium) for the browser checks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "make test needs Chromium at /usr/bin/chromium for its browser checks. Install it with:" >&2; \
+	  echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	  exit 1; \
+	fi
 
 lint: env
 	$(BIN)/ruff check lib tests scripts notebooks
@@ -39,10 +61,11 @@ lint: env
 unit: env
 	$(BIN)/pytest -q -m "not browser" tests
 
+# One notebook per pytest-xdist worker (--dist loadfile keeps a notebook's cells together).
 nbval: env
 	rm -rf _build/claims/test
-	$(RUN_QUIET) OVERPARAM_SCALE=test $(BIN)/pytest -q -p no:cacheprovider --nbval-lax \
-	  --nbval-cell-timeout=600 $(NOTEBOOKS)
+	$(RUN_QUIET) $(KERNEL_THREADS) OVERPARAM_SCALE=test $(BIN)/pytest -q -p no:cacheprovider --nbval-lax \
+	  --nbval-cell-timeout=600 -n $(JOBS) --dist loadfile $(NOTEBOOKS)
 	$(BIN)/python scripts/check_claims.py --scale test
 
 browser: env

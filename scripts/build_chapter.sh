@@ -8,7 +8,7 @@ dir=/tmp/chapter_$slug
 rm -rf "$dir"; mkdir -p "$dir/notebooks"
 ln -s "$root/book" "$dir/book"
 cp "$root/notebooks/$slug.md" "$dir/notebooks/"
-sed 's/^only_build_toc_files: true/only_build_toc_files: true/' "$root/_config.yml" > "$dir/_config.yml"
+sed "s/^  execute_notebooks: cache$/  execute_notebooks: force/" "$root/_config.yml" > "$dir/_config.yml"
 printf 'format: jb-book\nroot: notebooks/%s\noptions:\n  numbered: true\nchapters:\n  - file: book/bibliography\n' "$slug" > "$dir/_toc.yml"
 cd "$dir"
 OVERPARAM_SCALE=$scale OVERPARAM_PROGRESS=0 OVERPARAM_CLAIMS_DIR=$dir/_build/claims \
