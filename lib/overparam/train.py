@@ -217,7 +217,16 @@ def train(
             )
         opt.zero_grad(set_to_none=True)
         value.backward()
-        opt.step()
+        if getattr(opt, "requires_closure", False):  # e.g. overparam.sam.SAM: re-evaluates the batch
+            def closure(xb=xb, yb=yb):
+                opt.zero_grad(set_to_none=True)
+                out = loss_value(model(xb), yb, loss)
+                out.backward()
+                return out
+
+            opt.step(closure)
+        else:
+            opt.step()
         for cb in callbacks:
             cb(step, model, history)
         if step % eval_every == 0 or step == steps:
