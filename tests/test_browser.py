@@ -1,7 +1,8 @@
 """The built book in a real browser: Chromium (Debian's) driven by Playwright over 127.0.0.1.
 
 Run after the book is built (`make book`); `make test` does both. Screenshots of every
-page are kept under _build/screenshots/ to be looked at.
+page are kept under _build/screenshots/ (1280 px wide) and _build/screenshots/390/ (phone)
+to be looked at.
 """
 
 import functools
@@ -118,17 +119,114 @@ def test_chapter_launch_buttons_open_its_notebook(server, browser, path):
         page.close()
 
 
-def test_widgets_render_in_static_page(server, browser):
-    """Chapters with an explorer ship its widget state; the local embed manager renders it."""
-    with_widgets = [p for p in CHAPTERS if "application/vnd.jupyter.widget-view+json" in (HTML / p).read_text()]
-    assert with_widgets, "no chapter has an ipywidgets explorer"
-    for path in with_widgets:
+# Everything wider than its box at 1280 px is a defect: the reader would have to scroll sideways.
+_OVERFLOW_JS = """() => {
+  const art = document.querySelector("article.bd-article") || document.querySelector("article");
+  // open what is folded (solutions, hidden cells), so that it is checked too
+  document.querySelectorAll(".toggle-hidden").forEach(e => e.classList.remove("toggle-hidden"));
+  document.querySelectorAll("details").forEach(e => { e.open = true; });
+  const right = art.getBoundingClientRect().right;
+  const name = el => {
+    const text = (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 50);
+    const cls = (el.getAttribute("class") || "").split(" ")[0];
+    return `${el.tagName.toLowerCase()}${cls ? "." + cls : ""} "${text}"`;
+  };
+  const sel = "pre, div.cell_output > *, table, .pst-scrollable-table-container, div.math, " +
+              "mjx-container[display='true'], .overparam-explorer";
+  const wide = [];
+  for (const el of art.querySelectorAll(sel)) {
+    if (el.offsetParent === null && el.tagName !== "MJX-CONTAINER") continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0) continue;
+    const scroll = el.scrollWidth - el.clientWidth, out = box.right - right;
+    if (scroll > 1 || out > 1)
+      wide.push(`${name(el)}: ${Math.round(Math.max(el.scrollWidth, box.width))} px wide, ` +
+                `${Math.round(scroll > 1 ? el.clientWidth : box.width - out)} px of room`);
+  }
+  const shrunk = [], alts = [];
+  for (const img of art.querySelectorAll("img")) {
+    if (!img.naturalWidth || img.offsetParent === null) continue;
+    const shown = img.getBoundingClientRect().width;
+    const label = (img.alt || img.src.split("/").pop()).slice(0, 60);
+    if (shown < 0.8 * img.naturalWidth)
+      shrunk.push(`"${label}": ${img.naturalWidth} px drawn, ${Math.round(shown)} px shown`);
+    if (!img.alt.trim() || /\\.(png|jpe?g|svg|gif)$/i.test(img.alt.trim()) || /^[0-9a-f]{16,}/.test(img.alt))
+      alts.push(`"${img.src.split("/").pop().slice(0, 60)}" has alt text ${JSON.stringify(img.alt)}`);
+  }
+  return {wide, shrunk, alts};
+}"""
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_fits_the_column(server, browser, path):
+    """At 1280 px nothing scrolls sideways, figures are shown at >= 80 % of their drawn width
+    (their text stays readable) and have descriptive alt text; a 390 px (phone) screenshot
+    of every page is kept under _build/screenshots/390/ for review."""
+    page, _ = _open(browser, f"{server}/{path}")
+    try:
+        found = page.evaluate(_OVERFLOW_JS)
+        problems = [f"wider than its box: {w}" for w in found["wide"]]
+        problems += [f"figure shrunk below 80 %: {s}" for s in found["shrunk"]]
+        problems += [f"figure without descriptive alt text: {a}" for a in found["alts"]]
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        (SHOTS / "390").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "390" / (path.replace("/", "_").replace(".html", ".png"))),
+                        full_page=True)
+        assert problems == [], f"{path}: {len(problems)} problems:\n  " + "\n  ".join(problems)
+    finally:
+        page.close()
+
+
+def test_no_page_embeds_ipywidgets():
+    """ipywidgets controls do nothing in the static page (no kernel): use op.explorer.explore."""
+    with_widgets = [p for p in PAGES if "application/vnd.jupyter.widget-view+json" in (HTML / p).read_text()]
+    assert with_widgets == [], f"pages with ipywidgets (dead without a kernel): {with_widgets}"
+
+
+_EXPLORER_STATE_JS = """ex => ({
+  src: ex.querySelector("img").src.length + ":" + ex.querySelector("img").src.slice(-64),
+  alt: ex.querySelector("img").alt,
+  values: [...ex.querySelectorAll("output")].map(o => o.textContent),
+  sliders: [...ex.querySelectorAll("input[type=range]")].map(i => [+i.value, +i.max]),
+})"""
+
+
+def test_explorers_play_in_static_page(server, browser):
+    """Every explorer on every page: moving any of its sliders changes the picture and the value shown."""
+    with_explorers = [p for p in PAGES if "overparam-explorer" in (HTML / p).read_text()]
+    assert with_explorers, "no page has an explorer (op.explorer.explore)"
+    failures = []
+    for path in with_explorers:
         page, problems = _open(browser, f"{server}/{path}")
         try:
-            page.wait_for_selector(".jupyter-widgets", timeout=15000)
-            assert problems == [], f"{path}: " + "; ".join(problems)
+            failures += [f"{path}: {p}" for p in problems]
+            explorers = page.locator(".overparam-explorer")
+            for k in range(explorers.count()):
+                ex = explorers.nth(k)
+                ex.scroll_into_view_if_needed()
+                sliders = ex.locator("input[type=range]")
+                for j in range(sliders.count()):
+                    before = ex.evaluate(_EXPLORER_STATE_JS)
+                    value, top = before["sliders"][j]
+                    if top == 0:
+                        failures.append(f"{path}: explorer {k} slider {j} has a single value")
+                        continue
+                    sliders.nth(j).focus()
+                    page.keyboard.press("Home" if value == top else "End")
+                    after = ex.evaluate(_EXPLORER_STATE_JS)
+                    where = f"{path}: explorer {k}, slider {j} ({before['values'][j]} -> {after['values'][j]})"
+                    if after["sliders"][j][0] == value:
+                        failures.append(f"{where}: the slider did not move")
+                    if after["src"] == before["src"]:
+                        failures.append(f"{where}: the picture did not change")
+                    if after["values"][j] == before["values"][j]:
+                        failures.append(f"{where}: the value shown did not change")
+                    if after["alt"] == before["alt"]:
+                        failures.append(f"{where}: the alt text did not follow")
         finally:
             page.close()
+    assert failures == [], "\n".join(failures)
 
 
 def test_search_finds_a_chapter(server, browser):
