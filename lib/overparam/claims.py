@@ -144,17 +144,22 @@ class Claims:
         return [r for r in self.records if not r.ok]
 
     def table_html(self) -> str:
+        # every cell has a class (styled in book/_static/custom.css; the table wraps to the column)
         rows = "".join(
-            f"<tr class=\"{'claim-ok' if r.ok else 'claim-failed'}\"><td>{'✓ holds' if r.ok else '✗ FAILED'}</td>"
-            f"<td><code>{html.escape(r.id)}</code></td>"
-            f"<td>{html.escape(r.statement)}</td><td>{html.escape(_format(r.measured))}</td>"
-            f"<td>{html.escape(r.expect)}</td></tr>"
+            f"<tr class=\"{'claim-ok' if r.ok else 'claim-failed'}\">"
+            f"<td class=\"claim-status\">{'✓ holds' if r.ok else '✗ FAILED'}</td>"
+            f"<td class=\"claim-id\"><code>{html.escape(r.id)}</code></td>"
+            f"<td class=\"claim-statement\">{html.escape(r.statement)}</td>"
+            f"<td class=\"claim-measured\">{html.escape(_format(r.measured))}</td>"
+            f"<td class=\"claim-expect\">{html.escape(r.expect)}</td></tr>"
             for r in self.records
         )
         return (
             f'<table class="overparam-claims"><caption>Claims of this chapter at scale '
-            f"<code>{scale.current()}</code></caption><thead><tr><th></th><th>claim</th>"
-            f"<th>statement</th><th>measured</th><th>expected</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<code>{scale.current()}</code></caption><thead><tr><th class=\"claim-status\"></th>"
+            f"<th class=\"claim-id\">claim</th><th class=\"claim-statement\">statement</th>"
+            f"<th class=\"claim-measured\">measured</th><th class=\"claim-expect\">expected</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table>"
         )
 
     def __str__(self) -> str:
