@@ -1,11 +1,15 @@
 """Benign overfitting in linear regression: the model of chapter 06.
 
 Bartlett, Long, Lugosi & Tsigler (2020) bound the excess risk of the min-norm
-interpolant ŵ = X⁺y, with rows x ~ N(0, Σ) and y = xᵀw* + ξ, Var ξ = σ², by
+interpolant ŵ = X⁺y, with rows x = Σ^½z (z sub-Gaussian with norm σ_x) and
+y = xᵀw* + ξ (ξ sub-Gaussian with norm σ_y, variance ≥ σ²), in their main theorem's
+case k* < n/c₁, by
 
-    ‖w*‖² ‖Σ‖ max{√(r₀/n), r₀/n}  +  σ² (k*/n + n/R_{k*}),   k* = min{k ≥ 0 : r_k ≥ b n},
+    ‖w*‖² ‖Σ‖ max{√(r₀/n), r₀/n}  +  σ_y² (k*/n + n/R_{k*}),   k* = min{k ≥ 0 : r_k ≥ b n},
 
-up to constants, where r_k and R_k are the effective ranks of the spectrum
+up to constants that depend on σ_x only (the variance term is tight, with σ² in the
+lower bound); when k* ≥ n/c₁ the expected excess risk is at least σ²/c. Here r_k and
+R_k are the effective ranks of the spectrum
 (:func:`overparam.risk.effective_ranks`). This module gives
 
 * spectra: :func:`spiked_spectrum` (a few strong directions and a flat weak tail)
@@ -35,7 +39,8 @@ from overparam.risk import spectrum, tail_ranks  # tail_ranks: re-exported, the 
 def spiked_spectrum(n_spikes: int, tail_dim: int, tail_value: float, spike: float = 1.0) -> torch.Tensor:
     """``n_spikes`` eigenvalues equal to ``spike`` followed by ``tail_dim`` equal to ``tail_value`` (float64).
 
-    The "k spikes + ε-isotropic tail" spectrum of Bartlett et al. (2020, Theorem 6's setting).
+    The "k spikes + ε-isotropic tail" spectrum of Bartlett et al. (2020), the setting of
+    their finite-dimensional benign example (decaying part plus a floor ε on p_n ≫ n directions).
     """
     check_positive_int("n_spikes", n_spikes, allow_zero=True)
     check_positive_int("tail_dim", tail_dim)
@@ -54,7 +59,7 @@ def power_law_spectrum(p: int, alpha: float) -> torch.Tensor:
 
 
 def critical_index(eigenvalues, n: int, b: float = 1.0) -> int | None:
-    """k* = min{k ≥ 0 : r_k ≥ b n} (Bartlett et al. 2020, Theorem 4); None when no k qualifies."""
+    """k* = min{k ≥ 0 : r_k ≥ b n} (Bartlett et al. 2020, main theorem); None when no k qualifies."""
     check_positive_int("n", n)
     check_positive("b", b)
     r, _ = tail_ranks(eigenvalues)
@@ -72,11 +77,12 @@ class BoundTerms(NamedTuple):
 
 
 def bound_terms(eigenvalues, n: int, b: float = 1.0) -> BoundTerms:
-    """The bias and variance terms of Bartlett et al. (2020, Theorem 4) for n samples.
+    """The bias and variance terms of Bartlett et al.'s (2020) main theorem for n samples.
 
-    Theorem 4 holds only when k* < n/c₁ for a constant c₁; otherwise the expected excess
-    risk is at least σ²/c. Either way the variance term k*/n + n/R_{k*} ≥ k*/n is then of
-    order one, so a large value of it flags a harmful spectrum.
+    The upper bound with these terms is their case (ii), k* < n/c₁ for a constant c₁ > 1;
+    in case (i), k* ≥ n/c₁ (certainly when k* ≥ n or k* is None), the theorem gives only
+    E R ≥ σ²/c, and the variance term is then not the prediction (it is ≥ k*/n, of order
+    one, so a large value of it still flags a harmful spectrum).
     """
     lam = spectrum(eigenvalues)
     k = critical_index(lam, n, b)

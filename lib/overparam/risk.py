@@ -58,7 +58,7 @@ def tail_ranks(eigenvalues) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def effective_ranks(eigenvalues, k: int) -> tuple[float, float]:
-    """Effective ranks (r_k, R_k) of a covariance spectrum (Bartlett et al. 2020, Definition 3).
+    """Effective ranks (r_k, R_k) of a covariance spectrum (Bartlett et al. 2020, their definition of effective ranks).
 
     With λ₁ ≥ λ₂ ≥ … the eigenvalues (sorted descending) and the tail sum
     s_k = Σ_{i>k} λ_i:  r_k = s_k / λ_{k+1}  and  R_k = s_k² / Σ_{i>k} λ_i².
