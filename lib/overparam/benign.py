@@ -237,10 +237,13 @@ def spiked_tail_risk(
     """Exact noise-averaged excess risk of the min-norm interpolant for Σ = diag(spikes, ε I_m).
 
     Args:
-        n: sample size. spikes: the s strong eigenvalues (s,). tail_dim: m ≥ n, the number
-            of weak directions, any size (cost O(n³ + n²s)). tail_value: ε, their eigenvalue.
+        n: sample size.
+        spikes: the s strong eigenvalues (s,).
+        tail_dim: m ≥ n, the number of weak directions, any size (cost O(n³ + n²s)).
+        tail_value: ε, their eigenvalue.
         w_star: the teacher on the strong directions (s,); zero on the tail.
-        noise: σ, the noise standard deviation. seed: int or torch.Generator.
+        noise: σ, the noise standard deviation.
+        seed: int or torch.Generator.
 
     The design is drawn exactly (rows x ~ N(0, Σ)): the spike block directly, the tail
     through its Gram matrix, a Wishart(m, I_n) draw (:func:`wishart`).

@@ -208,10 +208,13 @@ def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | 
     """Full-batch gradient descent on ½‖𝒜(W_N ⋯ W_1) − y‖² from :func:`init_factors`.
 
     Args:
-        ops: the measurement operator 𝒜. y: measurements (m,).
+        ops: the measurement operator 𝒜.
+        y: measurements (m,).
         depth: N >= 1 (N = 1 is plain gradient descent on W from a small random W).
         scale: initialization scale α (number or (B,) tensor; a batch of runs).
-        lr: step size η. steps: number of steps. record_every: spacing of the history.
+        lr: step size η.
+        steps: number of steps.
+        record_every: spacing of the history.
         tol: stop early once every run's loss is below ``tol`` (0 disables).
         init: the initial factors W_1 … W_N themselves (e.g. :func:`balanced_factors`),
             each (B, rows, cols) or (rows, cols); then ``scale`` must be None and

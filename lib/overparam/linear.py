@@ -107,7 +107,8 @@ def gd_least_squares(
     """Final iterate of full-batch gradient descent on ‖Xw − y‖²/(2n).
 
     Args:
-        X: design (n, p). y: targets (n,).
+        X: design (n, p).
+        y: targets (n,).
         lr: step size η > 0; GD converges when η < 2/λ_max(XᵀX/n).
         steps: number of steps t >= 0.
         w0: starting point (p,); zero by default.

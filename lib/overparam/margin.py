@@ -115,10 +115,13 @@ def descent(
     """Steepest descent with fixed step η on L (module docstring), from w0 (zero by default).
 
     Args:
-        X: points (n, d). y: labels (n,) in {−1, +1}.
-        lr: step size η > 0. steps: number of steps T.
+        X: points (n, d).
+        y: labels (n,) in {−1, +1}.
+        lr: step size η > 0.
+        steps: number of steps T.
         record: step counts in [0, T] at which to keep w(t) (default: T only).
-        loss: "logistic" or "exponential". geometry: "l2" (gradient descent), "linf", "l1".
+        loss: "logistic" or "exponential".
+        geometry: "l2" (gradient descent), "linf", "l1".
 
     Returns a :class:`Path` with the recorded iterates, in X's dtype.
 

@@ -101,9 +101,11 @@ def min_nuclear_norm(ops: Measurements, y: torch.Tensor, step: float | None = No
     ‖S(2W − Z) − W‖_F ≤ tol·max(1, ‖W‖_F), the distance between the two half-steps.
 
     Args:
-        ops: the measurement operator 𝒜. y: measurements (m,).
+        ops: the measurement operator 𝒜.
+        y: measurements (m,).
         step: the threshold t; default ‖y‖/√m / 2, half the root-mean-square measurement.
-        tol: relative stopping tolerance. max_iter: cap on iterations.
+        tol: relative stopping tolerance.
+        max_iter: cap on iterations.
     """
     if not isinstance(ops, Measurements):
         raise TypeError(f"ops: expected a Measurements, got {type(ops).__name__}")

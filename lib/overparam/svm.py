@@ -103,7 +103,8 @@ def hard_margin(X: torch.Tensor, y: torch.Tensor, tol: float = 1e-12, max_iter: 
     """The hard-margin SVM through the origin (module docstring), in float64.
 
     Args:
-        X: points (n, d). y: labels (n,) in {-1, +1}.
+        X: points (n, d).
+        y: labels (n,) in {-1, +1}.
         tol: relative change of α at which the accelerated dual iteration stops.
         max_iter: cap on dual iterations before the exact polish on the support.
 
