@@ -36,7 +36,7 @@ class RandomReLU(NamedTuple):
 
 def random_relu(d: int, n_features: int, bias_std: float = 0.0, seed: int | torch.Generator = 0,
                 dtype: torch.dtype = torch.float64) -> RandomReLU:
-    """Draw W_ij ~ N(0, 1/d) and b_j ~ N(0, ``bias_std``²) for ``n_features`` ReLU units on R^d."""
+    """Draw W_ij ~ N(0, 1/d) and b_j ~ N(0, σ_b²), σ_b = ``bias_std``, for ``n_features`` ReLU units on R^d."""
     check_positive_int("d", d)
     check_positive_int("n_features", n_features)
     check_positive("bias_std", bias_std, allow_zero=True)
