@@ -13,16 +13,20 @@ factors 1 − (1 − ηλᵢ)ᵗ and λᵢ/(λᵢ + α) are compared in Ali, Kol
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
 
 from overparam._check import (
+    DivergenceError,
     as_generator,
     check_matrix,
     check_positive,
     check_positive_int,
+    check_real,
     check_targets,
+    check_tensor,
 )
 
 RANK_RTOL = 1e-10  # singular values below RANK_RTOL * s_max count as zero
@@ -58,6 +62,7 @@ class SVD(NamedTuple):
 def svd(X: torch.Tensor, rtol: float = RANK_RTOL) -> SVD:
     """Thin SVD keeping singular values above ``rtol · s_max`` (the numerical rank)."""
     _matrix(X)
+    check_real("rtol", rtol, min=0.0)
     U, s, Vh = torch.linalg.svd(X, full_matrices=False)
     keep = s > rtol * s.max() if s.numel() and s.max() > 0 else torch.zeros_like(s, dtype=torch.bool)
     return SVD(U[:, keep], s[keep], Vh[keep].T)
@@ -98,7 +103,7 @@ def _vector(name: str, w: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     if not isinstance(w, torch.Tensor) or w.shape != (X.shape[1],):
         got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
         raise ValueError(f"{name}: expected a tensor of shape ({X.shape[1]},) (X's columns), got {got}")
-    return w.to(X.dtype)
+    return check_tensor(name, w, real=True).to(X.dtype)
 
 
 def gd_least_squares(
@@ -114,21 +119,34 @@ def gd_least_squares(
         w0: starting point (p,); zero by default.
 
     Raises:
-        FloatingPointError: if the iterate becomes non-finite (η too large).
+        DivergenceError: (a ``FloatingPointError``) if the loss grows or the iterate becomes
+            non-finite: for a quadratic the loss decreases at every step when η < 2/λ_max,
+            so growth means η is too large.
     """
     X, y = _xy(X, y, vector=True)
-    check_positive("lr", lr)
-    check_positive_int("steps", steps, allow_zero=True)
+    lr = check_positive("lr", lr)
+    steps = check_positive_int("steps", steps, allow_zero=True)
     w = torch.zeros(X.shape[1], dtype=X.dtype) if w0 is None else _vector("w0", w0, X).clone()
     n = X.shape[0]
+    start = None
     for t in range(steps):
-        w = w - lr * (X.T @ (X @ w - y)) / n
-        if not torch.isfinite(w).all():
-            raise FloatingPointError(
-                f"gradient descent diverged at step {t} with lr={lr}: "
-                f"the step must be below 2/λ_max(XᵀX/n)"
-            )
+        r = X @ w - y  # (n,) residual; ‖r‖² is 2n times the loss
+        loss = float(r @ r)
+        start = loss if start is None else start
+        if not (math.isfinite(loss) and loss <= start * (1 + 1e-6) + 1e-300):
+            _diverged(X, lr, t, loss, start)
+        w = w - lr * (X.T @ r) / n
+    if not torch.isfinite(w).all():
+        _diverged(X, lr, steps, math.inf, start)
     return w
+
+
+def _diverged(X: torch.Tensor, lr: float, t: int, loss: float, start: float | None):
+    bound = 2 / (torch.linalg.matrix_norm(X, 2).item() ** 2 / X.shape[0])
+    raise DivergenceError(
+        f"lr: gradient descent diverged by step {t} with lr={lr:.4g} (the loss grew from "
+        f"{start:.4g} to {loss:.4g}); the step must be below 2/λ_max(XᵀX/n) = {bound:.4g}"
+    )
 
 
 def gd_path(
@@ -141,15 +159,15 @@ def gd_path(
     """
     X, y = _xy(X, y, vector=True)
     check_positive("lr", lr)
-    steps = torch.as_tensor(steps)
-    if steps.ndim != 1 or steps.is_floating_point() or steps.is_complex() or (steps < 0).any():
+    steps = check_tensor("steps", steps, ndim=1, convert=True)
+    if steps.is_floating_point() or steps.is_complex() or steps.dtype == torch.bool or (steps < 0).any():
         raise ValueError(f"steps: expected a 1-D tensor of integer step counts >= 0, got {steps}")
     U, s, V = svd(X)
     n = X.shape[0]
     lam = s**2 / n  # (r,) eigenvalues of XᵀX/n
     if lam.numel() and lr * lam.max() >= 2:
         bound = 2 / lam.max().item()
-        raise FloatingPointError(f"gradient descent diverges with lr={lr}: need lr < 2/λ_max = {bound:.4g}")
+        raise DivergenceError(f"lr: gradient descent diverges with lr={lr}: need lr < 2/λ_max = {bound:.4g}")
     w0 = torch.zeros(X.shape[1], dtype=X.dtype) if w0 is None else _vector("w0", w0, X)
     decay = (1 - lr * lam)[None, :] ** steps.to(X.dtype)[:, None]  # (T, r)
     c0, c_star = V.T @ w0, (U.T @ y) / s  # (r,), (r,)
@@ -165,7 +183,7 @@ def ridge(X: torch.Tensor, y: torch.Tensor, alpha: float | torch.Tensor) -> torc
     Shapes: X (n, p), y (n,).
     """
     X, y = _xy(X, y, vector=True)
-    alphas = torch.as_tensor(alpha, dtype=X.dtype)
+    alphas = check_tensor("alpha", alpha, ndim=(0, 1), real=True, convert=True, dtype=X.dtype)
     if alphas.ndim > 1 or (alphas < 0).any() or not torch.isfinite(alphas).all():
         raise ValueError(f"alpha: expected a finite penalty >= 0 or a 1-D tensor of them, got {alpha}")
     U, s, V = svd(X)
@@ -188,7 +206,8 @@ def high_norm_interpolant(
     one that drew X: the same generator state would draw a row of X, which has no null part.
     """
     X, y = _xy(X, y, vector=True)
-    ratios = torch.as_tensor(norm_ratio, dtype=X.dtype)
+    ratios = check_tensor("norm_ratio", norm_ratio, ndim=(0, 1), real=True, convert=True, finite=False,
+                          dtype=X.dtype)
     if ratios.ndim > 1 or not (ratios >= 1).all() or not torch.isfinite(ratios).all():
         raise ValueError(f"norm_ratio: expected numbers >= 1 (no interpolant is shorter than X⁺y), got {norm_ratio}")
     U, s, V = svd(X)
@@ -208,12 +227,30 @@ def high_norm_interpolant(
 
 
 def gd_shrinkage(eigenvalues: torch.Tensor, lr: float, steps: int | torch.Tensor) -> torch.Tensor:
-    """Fraction 1 − (1 − ηλ)ᵗ of the least-squares coefficient that GD has fitted after t steps."""
-    lam = torch.as_tensor(eigenvalues)
-    return 1 - (1 - lr * lam) ** torch.as_tensor(steps, dtype=lam.dtype)
+    """Fraction 1 − (1 − ηλ)ᵗ of the least-squares coefficient that GD has fitted after t steps.
+
+    ``eigenvalues`` λ >= 0 and ``steps`` t >= 0 are numbers, lists or tensors (broadcast);
+    integers are promoted to float64, so nothing truncates. Returns a float tensor.
+    """
+    lam = _nonnegative("eigenvalues", eigenvalues)
+    lr = check_positive("lr", lr)
+    t = _nonnegative("steps", steps).to(lam.dtype)
+    return 1 - (1 - lr * lam) ** t
+
+
+def _nonnegative(name: str, value) -> torch.Tensor:
+    out = check_tensor(name, value, real=True, convert=True)
+    if (out < 0).any():
+        raise ValueError(f"{name}: expected values >= 0, got {value}")
+    return out
 
 
 def ridge_shrinkage(eigenvalues: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
-    """Fraction λ/(λ + α) of the least-squares coefficient that ridge keeps."""
-    lam = torch.as_tensor(eigenvalues)
-    return lam / (lam + torch.as_tensor(alpha, dtype=lam.dtype))
+    """Fraction λ/(λ + α) of the least-squares coefficient that ridge keeps.
+
+    ``eigenvalues`` λ >= 0 and penalties ``alpha`` α >= 0 are numbers, lists or tensors
+    (broadcast); integers are promoted to float64: ``ridge_shrinkage([1, 2], 0.5)`` is
+    [2/3, 4/5]. Returns a float tensor.
+    """
+    lam = _nonnegative("eigenvalues", eigenvalues)
+    return lam / (lam + _nonnegative("alpha", alpha).to(lam.dtype))
