@@ -27,7 +27,20 @@ ALLOWED_CONSOLE = [
     # @jupyter-widgets/html-manager 1.0.6 validates widget state with ajv, which warns about its own schema
     re.compile(r"^strict mode: use allowUnionTypes to allow union type keyword"),
 ]
-PAGES = [f"{entry}.html" for entry in re.findall(r"(?:file|root):\s*(\S+)", (ROOT / "_toc.yml").read_text())]
+
+
+def _toc_pages(toc: str) -> list[str]:
+    """The pages of _toc.yml in order, with each `glob:` entry expanded like Sphinx does."""
+    pages = []
+    for key, entry in re.findall(r"(file|root|glob):\s*(\S+)", toc):
+        if key == "glob":
+            pages += sorted(str(p.relative_to(ROOT).with_suffix("")) for p in ROOT.glob(entry + ".md"))
+        else:
+            pages.append(entry)
+    return [f"{p}.html" for p in pages]
+
+
+PAGES = _toc_pages((ROOT / "_toc.yml").read_text())
 CHAPTERS = [p for p in PAGES if p.startswith("notebooks/")]
 
 

@@ -6,7 +6,7 @@
     claims.check("peak_at_threshold", measured=p_peak / n, ok=0.8 <= p_peak / n <= 1.25,
                  expect="0.8 ≤ p*/n ≤ 1.25", statement="Test error peaks where p ≈ n",
                  source="belkin2019reconciling")
-    claims.report()  # renders the table; writes the records; raises ClaimFailed if any failed
+    claims.report()  # shows the table, writes the records, raises ClaimFailed on a failure
 
 :meth:`Claims.report` writes ``<scale>/<chapter>.json`` under ``$OVERPARAM_CLAIMS_DIR``,
 by default ``_build/claims`` in the book's root (the nearest folder above the working
