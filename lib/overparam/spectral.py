@@ -27,7 +27,7 @@ def _frequencies(freqs, n: int) -> torch.Tensor:
 def fourier_amplitudes(values: torch.Tensor, freqs) -> torch.Tensor:
     """Amplitude A_k of each frequency k in values sampled on the grid x = i/n, i = 0..n−1.
 
-    A_k = (2/n) |Σᵢ vᵢ e^{−2πi k xᵢ}| for 0 < k < n/2, so that A sin(2πkx + φ) gives A at
+    ``A_k = (2/n) |Σᵢ vᵢ e^{−2πi k xᵢ}|`` for 0 < k < n/2, so that A sin(2πkx + φ) gives A at
     k (and 0 at every other integer frequency); for k = 0 and k = n/2 the factor is 1/n
     (the mean, and the alternating component).
 
