@@ -96,7 +96,7 @@ def test_effective_ranks_hand_values():
 def test_errors():
     with pytest.raises(ValueError, match="gamma"):
         op.risk.ridgeless_risk(0.0)
-    with pytest.raises(ValueError, match="signal, noise"):
+    with pytest.raises(ValueError, match="noise: expected a number >= 0"):
         op.risk.ridgeless_risk(0.5, noise=-1.0)
     with pytest.raises(ValueError, match="p:"):
         op.risk.ridgeless_risk_finite(10, 0)

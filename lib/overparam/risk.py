@@ -11,6 +11,19 @@ from __future__ import annotations
 
 import torch
 
+from overparam._check import check_int, check_positive, check_positive_int, check_seed, check_tensor
+
+
+def _variances(signal, noise) -> tuple[float, float]:
+    return check_positive("signal", signal, allow_zero=True), check_positive("noise", noise, allow_zero=True)
+
+
+def _ratios(name: str, value) -> torch.Tensor:
+    out = check_tensor(name, value, real=True, convert=True, dtype=torch.float64)
+    if (out <= 0).any():
+        raise ValueError(f"{name}: expected values > 0, got {value}")
+    return out
+
 
 def ridgeless_risk(gamma, signal: float = 1.0, noise: float = 1.0) -> torch.Tensor:
     """Limiting excess test risk E[(xᵀ(ŵ − w*))²] of the min-norm interpolant.
@@ -23,11 +36,8 @@ def ridgeless_risk(gamma, signal: float = 1.0, noise: float = 1.0) -> torch.Tens
 
     and R = ∞ at γ = 1. ``gamma`` may be a number or a tensor; returns a float64 tensor.
     """
-    g = torch.as_tensor(gamma, dtype=torch.float64)
-    if (g <= 0).any():
-        raise ValueError("gamma: expected ratios p/n > 0")
-    if signal < 0 or noise < 0:
-        raise ValueError(f"signal, noise: expected variances >= 0, got signal={signal}, noise={noise}")
+    g = _ratios("gamma", gamma)  # ratios p/n > 0
+    signal, noise = _variances(signal, noise)
     under = noise * g / (1 - g)
     over = signal * (1 - 1 / g) + noise / (g - 1)
     risk = torch.where(g < 1, under, over)
@@ -36,9 +46,7 @@ def ridgeless_risk(gamma, signal: float = 1.0, noise: float = 1.0) -> torch.Tens
 
 def spectrum(eigenvalues) -> torch.Tensor:
     """A covariance spectrum as a float64 tensor, checked: 1-D, non-empty, ≥ 0, sorted descending."""
-    lam = torch.as_tensor(eigenvalues, dtype=torch.float64)
-    if lam.ndim != 1 or lam.numel() == 0:
-        raise ValueError(f"eigenvalues: expected a non-empty 1-D tensor, got shape {tuple(lam.shape)}")
+    lam = check_tensor("eigenvalues", eigenvalues, ndim=1, real=True, convert=True, dtype=torch.float64)
     if (lam < 0).any() or (lam[1:] > lam[:-1]).any():
         raise ValueError("eigenvalues: expected non-negative values sorted in descending order")
     return lam
@@ -65,8 +73,7 @@ def effective_ranks(eigenvalues, k: int) -> tuple[float, float]:
     ``k`` counts the leading eigenvalues left out (k = 0 uses the whole spectrum).
     """
     lam = spectrum(eigenvalues)
-    if not isinstance(k, int) or not 0 <= k < lam.numel():
-        raise ValueError(f"k: expected an int in [0, {lam.numel() - 1}], got {k!r}")
+    k = check_int("k", k, min=0, max=lam.numel() - 1)
     if lam[k] == 0:
         raise ValueError(f"eigenvalues: λ_(k+1) is zero for k={k}, so r_k is undefined")
     r, R = tail_ranks(lam)
@@ -85,11 +92,8 @@ def ridgeless_risk_finite(n: int, p: int, signal: float = 1.0, noise: float = 1.
 
     and E R = ∞ for abs(p − n) ≤ 1 (the variance term diverges). Returns a float.
     """
-    for name, value in (("n", n), ("p", p)):
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    if signal < 0 or noise < 0:
-        raise ValueError(f"signal, noise: expected variances >= 0, got signal={signal}, noise={noise}")
+    n, p = check_positive_int("n", n), check_positive_int("p", p)
+    signal, noise = _variances(signal, noise)
     if p < n - 1:
         return noise * p / (n - p - 1)
     if p > n + 1:
@@ -122,14 +126,9 @@ def ridge_risk(gamma, alpha, signal: float = 1.0, noise: float = 1.0) -> torch.T
 
     ``gamma`` and ``alpha`` (> 0) broadcast; returns a float64 tensor.
     """
-    g = torch.as_tensor(gamma, dtype=torch.float64)
-    lam = torch.as_tensor(alpha, dtype=torch.float64)
-    if (g <= 0).any():
-        raise ValueError("gamma: expected ratios p/n > 0")
-    if (lam <= 0).any():
-        raise ValueError("alpha: expected penalties > 0 (alpha → 0 is ridgeless_risk)")
-    if signal < 0 or noise < 0:
-        raise ValueError(f"signal, noise: expected variances >= 0, got signal={signal}, noise={noise}")
+    g = _ratios("gamma", gamma)  # ratios p/n > 0
+    lam = _ratios("alpha", alpha)  # penalties > 0 (alpha → 0 is ridgeless_risk)
+    signal, noise = _variances(signal, noise)
     m, m2 = _mp_stieltjes(g, lam)
     return signal * lam**2 * m2 + noise * g * (m - lam * m2)
 
@@ -139,9 +138,10 @@ def optimal_ridge_risk(gamma, signal: float = 1.0, noise: float = 1.0) -> torch.
 
     Monotone increasing in γ: optimal regularization leaves no peak at γ = 1.
     """
+    signal, noise = _variances(signal, noise)
     if signal <= 0:
         raise ValueError(f"signal: expected r² > 0 for a finite optimal penalty, got {signal}")
-    g = torch.as_tensor(gamma, dtype=torch.float64)
+    g = _ratios("gamma", gamma)
     return ridge_risk(g, noise * g / signal, signal, noise)
 
 
@@ -157,7 +157,13 @@ def monte_carlo_risk(n: int, ps: list[int], alphas, signal: float = 1.0, noise: 
     """
     from overparam import data, linear
 
-    alphas = torch.as_tensor(alphas, dtype=torch.float64).reshape(-1)
+    n = check_positive_int("n", n)
+    ps = _int_list("ps", ps)
+    alphas = check_tensor("alphas", alphas, ndim=(0, 1), real=True, convert=True, dtype=torch.float64).reshape(-1)
+    if (alphas < 0).any():
+        raise ValueError(f"alphas: expected penalties >= 0, got {alphas.tolist()}")
+    signal, noise = _variances(signal, noise)
+    seeds = [check_seed("seeds", s) for s in _int_list("seeds", seeds, minimum=0)]
     out = torch.zeros(len(seeds), len(alphas), len(ps), dtype=torch.float64)
     for i, seed in enumerate(seeds):
         for j, p in enumerate(ps):
@@ -168,3 +174,15 @@ def monte_carlo_risk(n: int, ps: list[int], alphas, signal: float = 1.0, noise: 
             y = X @ w + noise**0.5 * torch.randn(n, generator=gen, dtype=torch.float64)
             out[i, :, j] = ((linear.ridge(X, y, alphas) - w) ** 2).sum(-1)
     return out
+
+
+def _int_list(name: str, values, minimum: int = 1) -> list[int]:
+    """A non-empty list of ints >= minimum, from a list, tuple, range or 1-D integer tensor/array."""
+    if hasattr(values, "tolist") and not isinstance(values, list):
+        values = values.tolist()
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name}: expected a list of ints, got {type(values).__name__}")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name}: expected a non-empty list of ints")
+    return [check_int(name, v, min=minimum) for v in values]
