@@ -175,9 +175,12 @@ def asymptote(X: torch.Tensor, y: torch.Tensor, lr: float, svm: SVM) -> torch.Te
     """w̃ in w(t) ≈ ŵ log t + w̃, for plain gradient descent with step η on the mean loss.
 
     Solves x̃ₙᵀw̃ = log(η / (n αₙ)) on the support vectors (Soudry et al. 2018, eq. for w̃,
-    with η/n for the mean), taking the least-norm solution. It is unique when the support
-    vectors span ℝ^d (generic when there are d of them); otherwise the part of w̃ outside
-    their span depends on the whole trajectory and is not predicted. ``svm`` is
+    with η/n for the mean), taking the least-norm solution. When the support vectors span
+    the data, Soudry et al. show ρ(t) → w̃ with w̃ unique given w(0): it solves these
+    equations and keeps w(0)'s component orthogonal to the support vectors' span, which
+    no gradient touches. The least-norm solution is therefore w̃ for w(0) = 0 (the start
+    :func:`descent` uses by default). When the support vectors do not span the data, the
+    rest of the limit is not given by these equations. ``svm`` is
     ``overparam.svm.hard_margin(X, y)``. Shape (d,).
 
     The approach to this asymptote is slow when other points are nearly support vectors:
