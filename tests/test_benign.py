@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -143,3 +144,10 @@ def test_rank_deficient_design_is_reported():
     X = torch.ones(3, 5, dtype=torch.float64)  # rank 1
     with pytest.raises(ValueError, match="full row rank"):
         benign.excess_risk(X, torch.zeros(5, dtype=torch.float64), torch.ones(5))
+
+
+def test_spiked_tail_risk_takes_numpy_integers():
+    args = (torch.ones(2, dtype=torch.float64), 0.1, torch.ones(2, dtype=torch.float64))
+    a = benign.spiked_tail_risk(10, args[0], 40, args[1], args[2], seed=3)
+    b = benign.spiked_tail_risk(10, args[0], np.int64(40), args[1], args[2], seed=3)
+    assert torch.equal(torch.stack(a), torch.stack(b))

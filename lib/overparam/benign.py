@@ -257,8 +257,9 @@ def spiked_tail_risk(
         raise ValueError(f"w_star: expected shape {tuple(spikes.shape)} to match spikes, got {tuple(w_star.shape)}")
     check_positive("tail_value", tail_value)
     check_positive("noise", noise, allow_zero=True)
-    if not isinstance(tail_dim, int) or tail_dim < n:
-        raise ValueError(f"tail_dim: expected an int ≥ n={n}, got {tail_dim!r}")
+    tail_dim = check_positive_int("tail_dim", tail_dim)  # numpy integers welcome
+    if tail_dim < n:
+        raise ValueError(f"tail_dim: expected an int ≥ n={n}, got {tail_dim}")
     gen = as_generator(seed)
     Xs = torch.randn(n, spikes.numel(), generator=gen, dtype=torch.float64) * spikes.sqrt()  # (n, s)
     return _spiked_parts(Xs, wishart(n, tail_dim, gen), spikes, tail_value, w_star, noise)
