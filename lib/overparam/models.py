@@ -92,3 +92,52 @@ def mlp(
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable scalars."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class CNN1d(nn.Module):
+    """Three strided 1-D convolutions and a linear read-out (the MNIST-1D benchmark's CNN).
+
+    Shapes for an input of length 40: (B, 40) → conv k=5 → (B, C, 19) → conv k=3 →
+    (B, C, 10) → conv k=3 → (B, C, 5) → flatten → (B, 5C) → linear → (B, d_out).
+    Every convolution has stride 2 and zero padding 1, so shifting the input by 2
+    positions shifts the first feature map by 1 (away from the borders).
+    """
+
+    def __init__(self, d_in: int, channels: int, d_out: int, gen: torch.Generator):
+        super().__init__()
+        self.convs = nn.ModuleList()
+        length, fan = d_in, 1
+        for k in (5, 3, 3):
+            conv = nn.utils.skip_init(nn.Conv1d, fan, channels, k, stride=2, padding=1)
+            with torch.no_grad():  # He initialization, drawn from gen (never the global RNG)
+                conv.weight.copy_(torch.randn(channels, fan, k, generator=gen) * math.sqrt(2.0 / (fan * k)))
+                conv.bias.zero_()
+            self.convs.append(conv)
+            length, fan = (length + 2 - k) // 2 + 1, channels
+        if length < 1:
+            raise ValueError(f"d_in: expected an input of length >= 5 for three strided convolutions, got {d_in}")
+        self.readout = _standard_linear(channels * length, d_out, 1.0, 0.0, gen)
+
+    def features(self, x: torch.Tensor, layer: int = 1) -> torch.Tensor:
+        """The feature map after ``layer`` convolutions (1, 2 or 3): (B, C, length)."""
+        h = x.unsqueeze(-2)  # (B, 1, d_in)
+        for conv in self.convs[:layer]:
+            h = conv(h).relu()
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.features(x, 3).flatten(-2))
+
+
+def cnn1d(d_in: int = 40, channels: int = 25, d_out: int = 10, seed: int | torch.Generator = 0) -> CNN1d:
+    """The 1-D CNN of the MNIST-1D benchmark (Greydanus & Kobak 2020), seeded.
+
+    Args:
+        d_in: input length (40 for MNIST-1D).
+        channels: feature maps per convolution.
+        d_out: number of classes.
+        seed: initializes every parameter; global RNG state is untouched.
+    """
+    for name, value in (("d_in", d_in), ("channels", channels), ("d_out", d_out)):
+        check_positive_int(name, value)
+    return CNN1d(d_in, channels, d_out, as_generator(seed))
