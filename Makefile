@@ -82,3 +82,4 @@ clean:
 bench: env
 	$(BIN)/python scripts/bench_ensemble.py --width 32 --members 5
 	$(BIN)/python scripts/bench_ensemble.py --width 32 --members 10
+	$(BIN)/python scripts/bench_ntk.py --width 4096 --n 200
