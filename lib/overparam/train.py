@@ -9,7 +9,6 @@ called after every update. The learning-rate schedule is a pure function of the 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,14 +17,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from overparam import device as _device
-from overparam._check import as_generator, check_positive, check_positive_int
+from overparam._check import (
+    DivergenceError,
+    as_generator,
+    check_bool,
+    check_device,
+    check_finite,
+    check_option,
+    check_positive,
+    check_positive_int,
+    check_seed,
+    env_flag,
+)
 
 LOSSES = ("cross_entropy", "mse")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
-class DivergenceError(FloatingPointError):
-    """The training loss became NaN or infinite."""
+__all__ = ["DivergenceError", "History", "evaluate", "loss_value", "train"]  # DivergenceError: from _check
 
 
 @dataclass
@@ -57,6 +66,13 @@ def loss_value(outputs: torch.Tensor, targets: torch.Tensor, loss: str) -> torch
     ``"cross_entropy"``: softmax cross-entropy, integer targets.
     ``"mse"``: ½‖f(x) − y‖² averaged over samples; integer targets become one-hot vectors.
     """
+    check_option("loss", loss, LOSSES)
+    for name, t in (("outputs", outputs), ("targets", targets)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
+    if outputs.ndim == 0 or len(outputs) != len(targets):
+        raise ValueError(f"targets: expected one target per output row, got shapes {tuple(outputs.shape)} "
+                         f"and {tuple(targets.shape)}")
     if loss == "cross_entropy":
         return F.cross_entropy(outputs, targets)
     if loss == "mse":
@@ -71,13 +87,27 @@ def loss_value(outputs: torch.Tensor, targets: torch.Tensor, loss: str) -> torch
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy",
              batch_size: int = 8192) -> tuple[float, float]:
     """(mean loss, accuracy) of ``model`` on (x, y); accuracy is NaN for real-valued targets."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
+    x, y = _check_data((x, y), names=("x", "y"))
+    check_option("loss", loss, LOSSES)
+    batch_size = check_positive_int("batch_size", batch_size)
     outs = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
     acc = (outs.argmax(-1) == y).double().mean().item() if not y.is_floating_point() else math.nan
     return loss_value(outs, y, loss).item(), acc
 
 
 def _make_optimizer(name, params, lr, momentum, weight_decay):
+    if not callable(name):
+        check_option("optimizer", name, OPTIMIZERS)
+    if momentum and name != "sgd":
+        raise ValueError(
+            f"momentum: only optimizer='sgd' takes momentum (Adam's β₁ plays that role), "
+            f"got momentum={momentum} with optimizer={name!r}"
+        )
     if callable(name):
+        if weight_decay:
+            raise ValueError("weight_decay: give it to your optimizer callable; it would be ignored here")
         return name(params)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -89,23 +119,35 @@ def _make_optimizer(name, params, lr, momentum, weight_decay):
 
 
 def _progress_default() -> bool:
-    return os.environ.get("OVERPARAM_PROGRESS", "1") not in ("0", "false", "no", "")
+    """``$OVERPARAM_PROGRESS``: on unless 0/false/no/off (any case); unset or empty: on."""
+    return env_flag("OVERPARAM_PROGRESS", True)
 
 
-def _check_data(data) -> tuple[torch.Tensor, ...]:
+def _check_data(data, names=("data.x_train", "data.y_train", "data.x_test", "data.y_test")):
+    """The tensors of ``data`` after checking types, lengths and finite values (bad data is a
+    ``ValueError`` naming the tensor, never reported later as a divergence)."""
+    if not isinstance(data, (tuple, list)):
+        raise TypeError("data: expected (x_train, y_train) or a Split (x_train, y_train, x_test, y_test), "
+                        f"got {type(data).__name__}")
     if len(data) not in (2, 4):
-        raise ValueError("data: expected (x_train, y_train) or a Split (x_train, y_train, x_test, y_test)")
+        raise ValueError("data: expected (x_train, y_train) or a Split (x_train, y_train, x_test, y_test), "
+                         f"got {len(data)} items")
     x, y, *test = data
-    for name, t in (("data.x_train", x), ("data.y_train", y)):
+    parts = (x, y, *test) if test and test[0] is not None else (x, y)
+    for name, t in zip(names, parts):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
+        if t.ndim == 0:
+            raise ValueError(f"{name}: expected one row per example, got a 0-d tensor")
+        check_finite(name, t)
     if len(x) == 0:
-        raise ValueError("data.x_train: the training set is empty")
+        raise ValueError(f"{names[0]}: the training set is empty")
+    short = [n.split(".")[-1] for n in names]
     if len(x) != len(y):
-        raise ValueError(f"data: x_train has {len(x)} rows but y_train has {len(y)}")
-    if test and test[0] is not None and len(test[0]) != len(test[1]):
-        raise ValueError(f"data: x_test has {len(test[0])} rows but y_test has {len(test[1])}")
-    return (x, y, *test) if test and test[0] is not None else (x, y)
+        raise ValueError(f"{names[1]}: {short[0]} has {len(x)} rows but {short[1]} has {len(y)}")
+    if len(parts) == 4 and len(test[0]) != len(test[1]):
+        raise ValueError(f"{names[3]}: {short[2]} has {len(test[0])} rows but {short[3]} has {len(test[1])}")
+    return parts
 
 
 def train(
@@ -146,7 +188,8 @@ def train(
         callbacks: called as ``cb(step, model, history)`` after each update.
         on_divergence: ``"raise"`` (a :class:`DivergenceError` naming step and lr) or
             ``"stop"`` (record ``history.diverged_at`` and return) when the loss is not finite.
-        progress: show a tqdm bar; default from ``$OVERPARAM_PROGRESS`` (on unless "0").
+        progress: show a tqdm bar; default from ``$OVERPARAM_PROGRESS`` (on unless
+            0/false/no/off).
         device: where to train; default :func:`overparam.device.default`.
     """
     check_positive("lr", lr)
@@ -155,11 +198,20 @@ def train(
         check_positive_int("batch_size", batch_size)
     check_positive("momentum", momentum, allow_zero=True)
     check_positive("weight_decay", weight_decay, allow_zero=True)
-    if loss not in LOSSES:
-        raise ValueError(f"loss: expected one of {LOSSES}, got {loss!r}")
-    if on_divergence not in ("raise", "stop"):
-        raise ValueError(f"on_divergence: expected 'raise' or 'stop', got {on_divergence!r}")
-    dev = torch.device(device) if device is not None else _device.default()
+    check_option("loss", loss, LOSSES)
+    check_option("on_divergence", on_divergence, ("raise", "stop"))
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
+    if eval_every is not None:
+        check_positive_int("eval_every", eval_every)
+    if schedule is not None and not callable(schedule):
+        raise TypeError(f"schedule: expected a function step -> factor, got {type(schedule).__name__}")
+    if not all(callable(cb) for cb in callbacks):
+        raise TypeError("callbacks: expected a sequence of functions cb(step, model, history)")
+    if progress is not None:
+        check_bool("progress", progress)
+    seed = check_seed("seed", seed)
+    dev = check_device("device", device) or _device.default()
     tensors = [t.to(dev) for t in _check_data(data)]
     x, y = tensors[0], tensors[1]
     test = tensors[2:] if len(tensors) == 4 else None
@@ -208,6 +260,9 @@ def train(
         value = loss_value(model(xb), yb, loss)
         if not torch.isfinite(value):
             current_lr = opt.param_groups[0]["lr"]
+            if step == 1:  # no update yet: the model or the data, not the learning rate
+                raise ValueError(f"model: the training loss is {value.item()} before any update; "
+                                 "check the model's parameters and the data's scale")
             if on_divergence == "stop":
                 history.diverged_at = step
                 break
