@@ -180,3 +180,10 @@ def test_consistent_with_a_prediction():
     assert not C.consistent(1.5001, 1.5, 0.0).ok
     with pytest.raises(ValueError, match="se"):
         C.consistent(1.0, 1.0, -1.0)
+
+
+def test_equivalent_needs_a_small_difference_and_small_noise():
+    assert C.equivalent(0.68, 0.67, 0.005, 0.005, margin=0.05).ok
+    assert not C.equivalent(0.68, 0.60, 0.005, 0.005, margin=0.05).ok  # a real effect
+    assert not C.equivalent(0.68, 0.67, 0.05, 0.05, margin=0.05).ok  # too noisy to tell
+    assert C.equivalent(0.68, 0.67, 0.0, 0.0, margin=0.05).measured == pytest.approx(0.01)

@@ -296,6 +296,22 @@ def consistent(value, predicted, se, *, k: float = 3.0, name: str = "value") -> 
     return Verdict(v, abs(v - p) <= band, f"{name} = {_fmt(p)} (predicted) ± {_fmt(k)} s.e. = {_fmt(band)}")
 
 
+def equivalent(a, b, se_a, se_b, margin, *, k: float = 2.0, name: str = "difference") -> Verdict:
+    """Two means are practically equal: ``|a − b| + k · √(se_a² + se_b²) ≤ margin``.
+
+    An equivalence test (two one-sided tests): the whole k-s.e. interval of the difference
+    must lie inside ``±margin``. Unlike "not significantly different", it fails when the
+    data are too noisy to tell (large s.e.), so a claim of *no effect* needs evidence.
+    ``measured`` is the difference ``a − b``.
+    """
+    a, b = _scalar("a", a), _scalar("b", b)
+    se = math.hypot(_nonneg("se_a", se_a), _nonneg("se_b", se_b))
+    margin, k = _nonneg("margin", margin), _nonneg("k", k)
+    d = a - b
+    return Verdict(d, abs(d) + k * se <= margin,
+                   f"|{name}| + {_fmt(k)} s.e. ({_fmt(k * se)}) ≤ {_fmt(margin)}")
+
+
 def peak_location(x, means) -> float:
     """The x at which the curve is largest (for claims about *where* a peak sits)."""
     xs, m = _vector("x", x), _vector("means", means)
