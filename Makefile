@@ -59,7 +59,7 @@ lint: env
 	$(BIN)/ruff check lib tests scripts notebooks
 
 unit: env
-	$(BIN)/pytest -q -m "not browser" tests
+	$(BIN)/pytest -q -p no:cacheprovider -n $(JOBS) -m "not browser" tests
 
 # One notebook per pytest-xdist worker (--dist loadfile keeps a notebook's cells together).
 nbval: env
@@ -69,7 +69,7 @@ nbval: env
 	$(BIN)/python scripts/check_claims.py --scale test
 
 browser: env
-	$(BIN)/pytest -q -m browser tests/test_browser.py
+	$(BIN)/pytest -q -p no:cacheprovider -n $(JOBS) -m browser tests/test_browser.py
 
 ## sync: regenerate every notebooks/*.ipynb from its .md source (outputs stripped)
 sync: env
