@@ -33,6 +33,10 @@ class ClaimFailed(AssertionError):
     """Raised by :meth:`Claims.report` when at least one claim does not hold."""
 
 
+class ClaimsWriteError(OSError):
+    """The claim records could not be written (e.g. a bad ``$OVERPARAM_CLAIMS_DIR``)."""
+
+
 @dataclass(frozen=True)
 class Record:
     id: str
@@ -118,6 +122,9 @@ class Claims:
             raise TypeError("check: give a verdict, or all of measured=, ok= and expect=")
         if not isinstance(id, str) or not id:
             raise ValueError(f"id: expected a non-empty string, got {id!r}")
+        for name, value in (("statement", statement), ("expect", expect), ("source", source)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name}: expected a string, got {type(value).__name__}")
         if any(r.id == id for r in self.records):
             raise ValueError(f"id: claim {id!r} was already checked in chapter {self.chapter!r}")
         if hasattr(ok, "item"):  # a 0-d tensor or numpy bool
@@ -178,10 +185,17 @@ class Claims:
         if folder is None:
             return None
         path = folder / scale.current() / f"{self.chapter}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps([asdict(r) for r in self.records], indent=2, ensure_ascii=False))
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps([asdict(r) for r in self.records], indent=2, ensure_ascii=False))
+            tmp.replace(path)
+        except OSError as err:
+            origin = f"${ENV_VAR}={os.environ[ENV_VAR]!r}" if os.environ.get(ENV_VAR) else "the book's _build/claims"
+            raise ClaimsWriteError(
+                f"{ENV_VAR}: could not write the claim records to {path} (from {origin}): "
+                f"{type(err).__name__}: {err}; point it at a writable folder"
+            ) from err
         return path
 
     def report(self) -> None:
@@ -197,8 +211,16 @@ class Claims:
             display(HTML(self.table_html()))
         else:
             print(self)
-        self.write()
+        try:
+            self.write()
+        except ClaimsWriteError as err:
+            if not self.failed:
+                raise
+            write_error = err  # reported with the failed claims, which it must not hide
+        else:
+            write_error = None
         if self.failed:
+            also = f"\n(the records were not written either: {write_error})" if write_error else ""
             raise ClaimFailed(
-                f"{len(self.failed)} of {len(self.records)} claims failed in {self.chapter!r}:\n{self}"
-            )
+                f"{len(self.failed)} of {len(self.records)} claims failed in {self.chapter!r}:\n{self}{also}"
+            ) from write_error
