@@ -45,6 +45,10 @@ class DivergenceError(FloatingPointError):
     """
 
 
+class ConvergenceError(RuntimeError):
+    """An iterative solver stopped at its iteration cap without meeting its own optimality test."""
+
+
 def is_int(value) -> bool:
     """True for Python and NumPy integers, False for bools and everything else."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and not _is_np_bool(value)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from scipy.optimize import linprog
 
-from overparam._check import check_matrix, check_positive, check_positive_int
+from overparam._check import ConvergenceError, check_finite, check_matrix, check_positive, check_positive_int
 
 NORMS = ("l2", "linf", "l1")
 
@@ -74,7 +74,7 @@ def margin(X: torch.Tensor, y: torch.Tensor, w: torch.Tensor, norm: str = "l2") 
         raise ValueError(f"norm: expected one of {NORMS}, got {norm!r}")
     if not isinstance(w, torch.Tensor) or w.shape[-1] != A.shape[1] or w.ndim not in (1, 2):
         raise ValueError(f"w: expected shape ({A.shape[1]},) or (k, {A.shape[1]}), got {getattr(w, 'shape', w)}")
-    w = w.to(A.dtype)
+    w = check_finite("w", w).to(A.dtype)
     p = {"l2": 2, "linf": float("inf"), "l1": 1}[norm]
     return (w @ A.T).min(dim=-1).values / torch.linalg.vector_norm(w, ord=p, dim=-1)
 
@@ -110,10 +110,13 @@ def hard_margin(X: torch.Tensor, y: torch.Tensor, tol: float = 1e-12, max_iter: 
 
     Raises:
         ValueError: if the data are not separable by a hyperplane through the origin.
+        ConvergenceError: if after ``max_iter`` iterations and the polish the separator is
+            infeasible (some x̃ₙᵀŵ < 1) or its duality gap exceeds 1e-6 relative: the
+            result would not be the SVM.
     """
     A = signed_points(X, y)
     check_positive("tol", tol)
-    check_positive_int("max_iter", max_iter)
+    max_iter = check_positive_int("max_iter", max_iter)
     _require_separable(X, y)
     An = A.double().numpy()  # (n, d)
     alpha = _fista(An @ An.T, max_iter, tol)
@@ -125,6 +128,14 @@ def hard_margin(X: torch.Tensor, y: torch.Tensor, tol: float = 1e-12, max_iter: 
     if (An @ w_s).min() >= 1 - 1e-9 and a_s.min() >= -1e-9:
         w, alpha = w_s, np.zeros_like(alpha)
         alpha[support] = np.maximum(a_s, 0.0)
+    low = float((An @ w).min())
+    gap = abs(w @ w - alpha.sum()) / max(w @ w, 1e-300)  # at the optimum Σα = ‖ŵ‖² (complementary slackness)
+    if low < 1 - 1e-6 or gap > 1e-6:
+        raise ConvergenceError(
+            f"max_iter: the dual iteration did not converge in max_iter={max_iter} iterations "
+            f"(min margin x̃ₙᵀw = {low:.4g}, expected >= 1; relative duality gap {gap:.2g}); "
+            "raise max_iter or lower tol"
+        )
     out = torch.from_numpy(w).to(A.dtype)
     support = torch.from_numpy(np.abs(An @ w - 1) <= 1e-6)
     return SVM(out, torch.from_numpy(alpha).to(A.dtype), float(1 / np.linalg.norm(w)), support)
