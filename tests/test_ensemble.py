@@ -51,3 +51,51 @@ def test_errors():
         op.ensemble.train_ensemble([op.models.mlp(40, 3, 1, 10)], _data(), lr=0.1, steps=1, loss="hinge")
     with pytest.raises(ValueError, match="lr"):
         op.ensemble.train_ensemble([op.models.mlp(40, 3, 1, 10)], _data(), lr=-1.0, steps=1)
+
+
+@pytest.mark.parametrize("path", ["fused", "vmap", "loop"])
+@pytest.mark.parametrize("depth,loss", [(1, "cross_entropy"), (2, "mse")])
+def test_paths_match_separate_minibatch_training(path, depth, loss):
+    """Every path, full batch or minibatch, reproduces op.train.train member by member."""
+    data, seeds = _data(), [0, 1, 2]
+    for batch_size in (None, 32):
+        models = [op.models.mlp(40, 9, depth, 10, seed=s).double() for s in seeds]
+        models, hist = op.ensemble.train_ensemble(
+            models, data, lr=1e-2, steps=12, optimizer="adam", loss=loss, batch_size=batch_size,
+            seed=5, eval_every=6, path=path)
+        for e, s in enumerate(seeds):
+            ref = op.models.mlp(40, 9, depth, 10, seed=s).double()
+            ref_hist = op.train.train(ref, data, lr=1e-2, steps=12, optimizer="adam", loss=loss,
+                                      batch_size=batch_size, seed=5, eval_every=6, progress=False,
+                                      device="cpu")
+            for p, q in zip(models[e].parameters(), ref.parameters()):
+                assert torch.allclose(p, q, rtol=0, atol=1e-12)
+            got = torch.stack(hist.test_loss)[:, e]
+            assert torch.allclose(got, torch.tensor(ref_hist.test_loss, dtype=torch.float64), atol=1e-12)
+            assert torch.stack(hist.train_acc)[:, e].tolist() == ref_hist.train_acc
+
+
+def test_fused_forward_by_hand():
+    """A one-member, one-unit network worked by hand: relu(2·x + 1)·3 − 1."""
+    model = op.models.mlp(1, 1, 1, 1)
+    with torch.no_grad():
+        model[0].weight.fill_(2.0), model[0].bias.fill_(1.0)
+        model[2].weight.fill_(3.0), model[2].bias.fill_(-1.0)
+    base, params, _ = op.ensemble.stack([model])
+    layers = op.ensemble._linear_layers(base)
+    x = torch.tensor([[-1.0], [0.0], [2.0]])
+    out = op.ensemble.fused_forward(layers, params, x)  # (E, d_out, B)
+    assert out.shape == (1, 1, 3)
+    assert out.flatten().tolist() == [-1.0, 2.0, 14.0]
+
+
+def test_fused_needs_linear_layers():
+    ntk = [op.models.mlp(40, 3, 1, 10, parameterization="ntk", seed=s) for s in range(2)]
+    with pytest.raises(ValueError, match="path"):
+        op.ensemble.train_ensemble(ntk, _data(), lr=0.1, steps=1, path="fused")
+    with pytest.raises(ValueError, match="path"):
+        op.ensemble.train_ensemble(ntk, _data(), lr=0.1, steps=1, path="gpu")
+    with pytest.raises(ValueError, match="batch_size"):
+        op.ensemble.train_ensemble(ntk, _data(), lr=0.1, steps=1, batch_size=10**6)
+    _, hist = op.ensemble.train_ensemble(ntk, _data(), lr=0.1, steps=2)  # auto → vmap
+    assert len(hist.step) == 3
