@@ -121,9 +121,9 @@ def test_gaussian_design_bad_inputs():
         data.gaussian_design(0, torch.ones(3))
     with pytest.raises(ValueError, match="eigenvalues: expected non-negative"):
         data.gaussian_design(5, torch.tensor([1.0, -1.0]))
-    with pytest.raises(ValueError, match="eigenvalues: expected a non-empty 1-D"):
+    with pytest.raises(ValueError, match="eigenvalues: expected a 1-D tensor"):
         data.gaussian_design(5, torch.ones(2, 2))
-    with pytest.raises(ValueError, match="eigenvalues: expected a non-empty 1-D"):
+    with pytest.raises(ValueError, match="eigenvalues: expected a non-empty tensor"):
         data.gaussian_design(5, torch.ones(0))
     with pytest.raises(TypeError, match="seed"):
         data.gaussian_design(5, torch.ones(2), seed=1.5)

@@ -17,7 +17,15 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from overparam._check import as_generator, check_fraction, check_positive_int
+from overparam._check import (
+    as_generator,
+    check_bool,
+    check_fraction,
+    check_positive,
+    check_positive_int,
+    check_seed,
+    check_tensor,
+)
 
 
 class Split(NamedTuple):
@@ -70,6 +78,10 @@ def mnist1d(
     check_positive_int("n_train", n_train)
     check_positive_int("n_test", n_test)
     check_fraction("label_noise", label_noise)
+    shuffle_pixels = check_bool("shuffle_pixels", shuffle_pixels)
+    seed = check_seed("seed", seed)
+    if not isinstance(seed, int):
+        raise TypeError("seed: expected an int (the mnist1d generator takes an int seed), got a torch.Generator")
     total = n_train + n_test
     num_samples = -(-total // 10) * 10  # the generator makes num_samples // 10 per class
     x, y = _mnist1d_arrays(num_samples, seed)
@@ -94,9 +106,9 @@ def gaussian_design(
 ) -> torch.Tensor:
     """Rows x_i ~ N(0, Σ) with Σ = diag(eigenvalues); returns X of shape (n, p)."""
     check_positive_int("n", n)
-    lam = torch.as_tensor(eigenvalues, dtype=dtype)
-    if lam.ndim != 1 or lam.numel() == 0:
-        raise ValueError(f"eigenvalues: expected a non-empty 1-D tensor, got shape {tuple(lam.shape)}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype: expected a floating torch.dtype such as torch.float64, got {dtype!r}")
+    lam = check_tensor("eigenvalues", eigenvalues, ndim=1, real=True, convert=True, dtype=dtype)
     if (lam < 0).any():
         raise ValueError("eigenvalues: expected non-negative values (a covariance spectrum)")
     z = torch.randn(n, lam.numel(), generator=as_generator(seed), dtype=dtype)  # (n, p)
@@ -116,12 +128,14 @@ def teacher_regression(
     The test targets are noiseless, so test mean squared error is the excess risk
     (w − w*)ᵀ Σ (w − w*) up to sampling error.
     """
+    check_positive_int("n_train", n_train)
+    check_positive_int("n_test", n_test)
     gen = as_generator(seed)
-    w_star = torch.as_tensor(w_star, dtype=torch.float64)
+    eigenvalues = check_tensor("eigenvalues", eigenvalues, ndim=1, real=True, convert=True, dtype=torch.float64)
+    w_star = check_tensor("w_star", w_star, real=True, convert=True, dtype=torch.float64)
     if w_star.shape != (len(eigenvalues),):
         raise ValueError(f"w_star: expected shape ({len(eigenvalues)},), got {tuple(w_star.shape)}")
-    if noise < 0:
-        raise ValueError(f"noise: expected a standard deviation >= 0, got {noise}")
+    noise = check_positive("noise", noise, allow_zero=True)  # a standard deviation >= 0
     x_train = gaussian_design(n_train, eigenvalues, gen)
     x_test = gaussian_design(n_test, eigenvalues, gen)
     eps = noise * torch.randn(n_train, generator=gen, dtype=torch.float64)

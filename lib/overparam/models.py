@@ -91,6 +91,8 @@ def mlp(
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable scalars."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
