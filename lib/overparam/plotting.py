@@ -8,8 +8,13 @@ figures are shown inline and numbers printed, so a chapter runs anywhere.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+
+from overparam._check import check_bool, check_positive, check_positive_int
 
 # Colour-blind-safe palette (Okabe & Ito 2008), in the order series are drawn.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -59,6 +64,10 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = WIDTH_IN, height: floa
     Returns:
         ``(fig, axes)`` with ``axes`` a 2-D array of shape (nrows, ncols).
     """
+    check_positive_int("ncols", ncols)
+    check_positive_int("nrows", nrows)
+    check_positive("width", width)
+    check_positive("height", height)
     use_style()
     return plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False, **kw)
 
@@ -75,7 +84,14 @@ def glue(name: str, value, display: bool = False) -> None:
     """Glue ``value`` (a number, string or matplotlib figure) under ``name`` for the page.
 
     Figures are closed after gluing. ``display=True`` also shows the value in the cell.
+    A NaN is refused: it would print as "nan" in the prose (an infinite value may be meant).
     """
+    if not isinstance(name, str) or not name.strip():
+        raise TypeError(f"name: expected a non-empty string (the glue key), got {name!r}")
+    check_bool("display", display)
+    number = value.item() if hasattr(value, "item") and getattr(value, "ndim", None) == 0 else value
+    if isinstance(number, numbers.Real) and math.isnan(number):
+        raise ValueError(f"value: expected a number to glue under {name!r}, got NaN")
     is_figure = isinstance(value, mpl.figure.Figure)
     if _in_book_build():
         from myst_nb import glue as _glue
