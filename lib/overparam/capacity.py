@@ -18,7 +18,16 @@ from collections.abc import Sequence
 
 import torch
 
-from overparam._check import as_generator, check_fraction, check_matrix, check_positive, check_positive_int
+from overparam._check import (
+    as_generator,
+    check_fraction,
+    check_int,
+    check_matrix,
+    check_positive,
+    check_positive_int,
+    check_real,
+    check_tensor,
+)
 
 
 def legendre_features(x: torch.Tensor, degree: int) -> torch.Tensor:
@@ -37,6 +46,7 @@ def legendre_features(x: torch.Tensor, degree: int) -> torch.Tensor:
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f"x: expected a floating-point torch.Tensor, got {type(x).__name__}")
+    check_tensor("x", x)  # non-empty, finite
     check_positive_int("degree", degree, allow_zero=True)
     polys = [torch.ones_like(x)]
     if degree >= 1:
@@ -66,8 +76,7 @@ def legendre_excess_risk(x: torch.Tensor, y: torch.Tensor, coef: torch.Tensor,
     x, y = check_matrix("x", x), check_matrix("y", y)
     if y.shape != x.shape:
         raise ValueError(f"y: expected the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
-    if coef.ndim != 1:
-        raise ValueError(f"coef: expected a 1-D tensor of coefficients, got shape {tuple(coef.shape)}")
+    coef = check_tensor("coef", coef, ndim=1, real=True)  # (K + 1,) coefficients
     n = x.shape[1]
     degrees = [check_positive_int("degrees", d, allow_zero=True) for d in degrees]
     if not degrees or max(degrees) + 1 > n:
@@ -134,6 +143,7 @@ def interpolating_relu_net(x: torch.Tensor, y: torch.Tensor, seed: int | torch.G
         (a, b, w) with shapes (d,), (n,), (n,); evaluate with relu(x @ a − b) @ w.
     """
     x = check_matrix("x", x)
+    y = check_tensor("y", y, real=True)
     if y.shape != (x.shape[0],):
         raise ValueError(f"y: expected shape ({x.shape[0]},), got {tuple(y.shape)}")
     a = torch.randn(x.shape[1], generator=as_generator(seed), dtype=x.dtype)
@@ -164,6 +174,10 @@ def chance_interval(y_true: torch.Tensor, y_pred: torch.Tensor, n_classes: int,
     """
     check_positive_int("n_classes", n_classes)
     check_positive("z", z)
+    for name, t in (("y_true", y_true), ("y_pred", y_pred)):
+        check_tensor(name, t)
+        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool or (t < 0).any():
+            raise ValueError(f"{name}: expected integer labels >= 0, got dtype {t.dtype}")
     if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
         raise ValueError(f"y_true, y_pred: expected equal non-empty 1-D shapes, got {tuple(y_true.shape)} "
                          f"and {tuple(y_pred.shape)}")
@@ -179,6 +193,8 @@ def chance_interval(y_true: torch.Tensor, y_pred: torch.Tensor, n_classes: int,
 def steps_to_fit(steps: Sequence[int], train_acc: Sequence[float], level: float = 1.0) -> int | None:
     """The first recorded step at which training accuracy reached ``level`` (None if never)."""
     check_fraction("level", level)
+    steps = [check_int("steps", s, min=0) for s in steps]
+    train_acc = [check_real("train_acc", a) for a in train_acc]
     if len(steps) != len(train_acc):
         raise ValueError(f"steps, train_acc: expected equal lengths, got {len(steps)} and {len(train_acc)}")
     return next((s for s, a in zip(steps, train_acc) if a >= level), None)

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from scipy.special import expit, log_expit
 
-from overparam._check import as_generator, check_positive, check_positive_int
+from overparam._check import as_generator, check_positive, check_positive_int, check_tensor
 from overparam.svm import SVM, signed_points
 
 LOSSES = ("logistic", "exponential")
@@ -61,6 +61,8 @@ def separable_data(
     check_positive_int("n", n)
     check_positive_int("d", d)
     check_positive("margin", margin, allow_zero=True)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype: expected a floating torch.dtype such as torch.float64, got {dtype!r}")
     gen = as_generator(seed)
     w_star = torch.randn(d, generator=gen, dtype=dtype)
     w_star = w_star / w_star.norm()
@@ -99,7 +101,7 @@ def _vector(name: str, w, A: torch.Tensor) -> torch.Tensor:
     if not isinstance(w, torch.Tensor) or w.shape != (A.shape[1],):
         got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
         raise ValueError(f"{name}: expected a tensor of shape ({A.shape[1]},) matching X's columns, got {got}")
-    return w.to(A.dtype)
+    return check_tensor(name, w, real=True).to(A.dtype)
 
 
 def descent(
@@ -134,7 +136,13 @@ def descent(
         raise ValueError(f"geometry: expected one of {GEOMETRIES}, got {geometry!r}")
     lr = check_positive("lr", lr)
     steps = check_positive_int("steps", steps, allow_zero=True)
-    rec = np.array([steps]) if record is None else np.unique(np.asarray(record, dtype=np.int64))
+    if record is None:
+        rec = np.array([steps])
+    else:
+        record = check_tensor("record", record, ndim=(0, 1), convert=True)
+        if record.is_floating_point() or record.is_complex() or record.dtype == torch.bool:
+            raise TypeError(f"record: expected integer step counts, got dtype {record.dtype}")
+        rec = np.unique(record.reshape(-1).cpu().numpy().astype(np.int64))
     if rec.ndim != 1 or rec.size == 0 or rec.min() < 0 or rec.max() > steps:
         raise ValueError(f"record: expected step counts in [0, steps={steps}]")
     An = A.double().numpy()  # (n, d)
@@ -188,6 +196,10 @@ def asymptote(X: torch.Tensor, y: torch.Tensor, lr: float, svm: SVM) -> torch.Te
     """
     A = signed_points(X, y)
     check_positive("lr", lr)
+    if not isinstance(svm, SVM):
+        raise TypeError(f"svm: expected overparam.svm.hard_margin(X, y), got {type(svm).__name__}")
+    if svm.w.shape != (A.shape[1],) or svm.alpha.shape != (A.shape[0],):
+        raise ValueError("svm: expected the SVM of these X, y (its shapes do not match)")
     S, alpha = svm.support.to(torch.bool), svm.alpha
     if not bool(S.any()) or bool((alpha[S] <= 0).any()):
         raise ValueError("alpha, support: expected positive dual variables on a non-empty support")
@@ -199,5 +211,7 @@ def angle(W: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Angle in degrees between each row of W (k, d) (or a vector (d,)) and the direction v (d,)."""
     if not isinstance(W, torch.Tensor) or not isinstance(v, torch.Tensor) or v.ndim != 1 or W.shape[-1] != v.shape[0]:
         raise ValueError("W, v: expected W of shape (d,) or (k, d) and v of shape (d,)")
+    check_tensor("W", W, real=True)
+    check_tensor("v", v, real=True)
     cos = (W @ v) / (torch.linalg.vector_norm(W, dim=-1) * v.norm())
     return torch.rad2deg(torch.arccos(cos.clamp(-1.0, 1.0)))
