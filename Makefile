@@ -78,8 +78,10 @@ sync: env
 clean:
 	rm -rf _build
 
-## bench: the vmapped ensemble against a loop of separate models (chapter 05), side by side
+## bench: the vmapped ensemble against a loop of separate models (chapter 05); top-5 Hessian eigenvalues vs PyHessian (benchmark-only dep)
 bench: env
 	$(BIN)/python scripts/bench_ensemble.py --width 32 --members 5
 	$(BIN)/python scripts/bench_ensemble.py --width 32 --members 10
 	$(BIN)/python scripts/bench_ntk.py --width 4096 --n 200
+	$(BIN)/python -c 'import pyhessian' 2>/dev/null || $(BIN)/pip install -q --no-deps pyhessian  # benchmark-only
+	$(BIN)/python scripts/bench_hessian.py --width 256 --n 2000 --k 5

@@ -238,12 +238,14 @@ def _operator(f, params) -> HessianOperator:
 
 
 def top_eigenvalues(f: LossFn, params: Params, k: int = 1, tol: float = 1e-6, max_iter: int = 100,
-                    seed: int = 0, return_vectors: bool = False):
+                    seed: int = 0, return_vectors: bool = False, v0: torch.Tensor | None = None):
     """The ``k`` algebraically largest eigenvalues of ``H = ∇²f(params)``, descending.
 
     Lanczos with full reorthogonalization from a Gaussian start vector drawn from
     ``seed``, stopped when the ``k`` top Ritz pairs have relative residual ``≤ tol`` or
     after ``max_iter`` products. ``f`` may also be a ready :class:`HessianOperator`.
+    ``v0`` (flat, length dim) replaces the random start, e.g. the top eigenvector found at
+    a nearby point (a warm start along a training run: far fewer products).
 
     Returns:
         ``(k,)`` float64 tensor λ_1 ≥ … ≥ λ_k; with ``return_vectors``, also the Ritz
@@ -255,7 +257,10 @@ def top_eigenvalues(f: LossFn, params: Params, k: int = 1, tol: float = 1e-6, ma
     op = _operator(f, params)
     if k > op.dim:
         raise ValueError(f"k: expected at most the {op.dim} parameters, got {k}")
-    run = lanczos(op, _random_start(op.dim, seed, op.device), max(max_iter, k), k=k, tol=tol)
+    start = _random_start(op.dim, seed, op.device) if v0 is None else v0.detach().reshape(-1)
+    if start.numel() != op.dim:
+        raise ValueError(f"v0: expected a flat vector of length {op.dim}, got {start.numel()} entries")
+    run = lanczos(op, start, max(max_iter, k), k=k, tol=tol, check_every=1 if v0 is not None else 5)
     theta, S = torch.linalg.eigh(run.tridiagonal())
     top = torch.argsort(theta, descending=True)[:k]
     if not return_vectors:
@@ -338,3 +343,26 @@ def sharpness(model: nn.Module, criterion, x: torch.Tensor, y: torch.Tensor, tol
     """λ_max of the Hessian of the loss on (x, y) at the model's current parameters (a float)."""
     f, params = loss_fn(model, criterion, x, y)
     return top_eigenvalues(f, params, k=1, tol=tol, max_iter=max_iter, seed=seed)[0].item()
+
+
+def sharpness_callback(x: torch.Tensor, y: torch.Tensor, criterion, every: int, tol: float = 1e-3,
+                       max_iter: int = 60, seed: int = 0, key: str = "sharpness"):
+    """A :func:`overparam.train.train` callback logging λ_max of the loss on (x, y) every ``every`` steps.
+
+    Logs ``(step, λ_max)`` under ``history.extras[key]``. Each Lanczos run starts from the
+    previous top eigenvector (a warm start; the first from a Gaussian drawn from ``seed``),
+    so following λ_max along a run costs a few Hessian-vector products per measurement.
+    """
+    check_positive_int("every", every)
+    state: dict = {"v": None}
+
+    def callback(step: int, model: nn.Module, history) -> None:
+        if step % every:
+            return
+        f, params = loss_fn(model, criterion, x, y)
+        lam, vec = top_eigenvalues(f, params, k=1, tol=tol, max_iter=max_iter, seed=seed,
+                                   return_vectors=True, v0=state["v"])
+        state["v"] = vec[:, 0]
+        history.log(key, (step, lam.item()))
+
+    return callback
