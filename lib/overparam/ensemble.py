@@ -28,7 +28,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from overparam import device as _device
-from overparam._check import as_generator, check_positive, check_positive_int
+from overparam._check import as_generator, check_device, check_option, check_positive, check_positive_int, check_seed
 from overparam.train import LOSSES, DivergenceError, _check_data, _make_optimizer, loss_value, train
 
 PATHS = ("auto", "fused", "vmap", "loop")
@@ -46,6 +46,7 @@ class EnsembleHistory:
     train_acc: list[torch.Tensor] = field(default_factory=list)
     test_loss: list[torch.Tensor] = field(default_factory=list)
     test_acc: list[torch.Tensor] = field(default_factory=list)
+    diverged_at: int | None = None  # step at which the loss became non-finite (on_divergence="stop")
 
     @property
     def final(self) -> dict[str, torch.Tensor]:
@@ -149,6 +150,7 @@ def train_ensemble(
     seed: int = 0,
     eval_every: int | None = None,
     path: str = "auto",
+    on_divergence: str = "raise",
     device: torch.device | str | None = None,
 ) -> tuple[list[nn.Module], EnsembleHistory]:
     """Full-batch training of E models of one architecture together; returns (models, history).
@@ -173,7 +175,17 @@ def train_ensemble(
             ``"loop"`` (each member trained alone by :func:`overparam.train.train`), or
             ``"auto"`` (``"fused"`` when the architecture allows it, else ``"vmap"``;
             ``scripts/bench_ensemble.py`` measures the three).
+        on_divergence: as in :func:`overparam.train.train`: ``"raise"`` a
+            :class:`overparam.train.DivergenceError` naming the step, lr and the members
+            whose loss is not finite, or ``"stop"`` every member there and record
+            ``history.diverged_at`` (on the ``"loop"`` path: the first member's divergence
+            step, the histories cut to the shortest).
     """
+    if not isinstance(models, (list, tuple)) or not all(isinstance(m, nn.Module) for m in models):
+        raise TypeError(f"models: expected a list of nn.Module, got {type(models).__name__}")
+    check_option("on_divergence", on_divergence, ("raise", "stop"))
+    seed = check_seed("seed", seed)
+    device = check_device("device", device)
     check_positive("lr", lr)
     check_positive_int("steps", steps, allow_zero=True)
     check_positive("weight_decay", weight_decay, allow_zero=True)
@@ -195,7 +207,7 @@ def train_ensemble(
     if path == "loop":
         return _train_loop(models, data, lr=lr, steps=steps, loss=loss, optimizer=optimizer,
                            momentum=momentum, weight_decay=weight_decay, batch_size=batch_size,
-                           seed=seed, eval_every=eval_every, device=dev)
+                           seed=seed, eval_every=eval_every, on_divergence=on_divergence, device=dev)
     for m in models:
         m.to(dev)
     base, params, buffers = stack(models)
@@ -250,8 +262,17 @@ def train_ensemble(
             xb, yb = x[idx], y[idx]
         value = total_loss(xb, yb)
         if not torch.isfinite(value):
-            raise DivergenceError(f"training loss became {value.item()} at step {step} with lr={lr}; "
-                                  "lower the learning rate")
+            with torch.no_grad():
+                bad = (~torch.isfinite(members_loss(outputs(xb), yb))).nonzero().flatten().tolist()
+            if step == 1:  # no update yet: the models or the data, not the learning rate
+                raise ValueError(f"models: the training loss of members {bad} is not finite before any "
+                                 "update; check their parameters and the data's scale")
+            if on_divergence == "stop":
+                history.diverged_at = step
+                break
+            raise DivergenceError(f"training loss became {value.item()} at step {step} with lr={lr} "
+                                  f"(members {bad}); lower the learning rate "
+                                  "(or pass on_divergence='stop' to record it)")
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
@@ -263,9 +284,11 @@ def train_ensemble(
 def _train_loop(models, data, *, device, **kw) -> tuple[list[nn.Module], EnsembleHistory]:
     """The ``"loop"`` path: each member trained alone, histories stacked member-wise."""
     hists = [train(m, data, progress=False, device=device, **kw) for m in models]
-    history = EnsembleHistory(step=list(hists[0].step))
+    length = min(len(h.step) for h in hists)  # shorter only when a member stopped on divergence
+    stops = [h.diverged_at for h in hists if h.diverged_at is not None]
+    history = EnsembleHistory(step=list(hists[0].step[:length]), diverged_at=min(stops) if stops else None)
     for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
-        columns = [getattr(h, key) for h in hists]
+        columns = [getattr(h, key)[:length] for h in hists]
         if columns[0]:
             rows = torch.tensor(columns, dtype=torch.float64).T  # (evaluations, E)
             setattr(history, key, list(rows))
