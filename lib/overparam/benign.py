@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from overparam import risk
-from overparam._check import as_generator, check_matrix, check_positive, check_positive_int
+from overparam._check import as_generator, check_matrix, check_positive, check_positive_int, check_tensor
 from overparam.risk import spectrum, tail_ranks  # tail_ranks: re-exported, the bound's terms use it
 
 
@@ -103,7 +103,8 @@ class RiskParts(NamedTuple):
 
 def risk_of(w: torch.Tensor, w_star: torch.Tensor, eigenvalues) -> torch.Tensor:
     """(w − w*)ᵀ Σ (w − w*) for Σ = diag(eigenvalues): the excess risk of one estimate."""
-    lam = torch.as_tensor(eigenvalues, dtype=torch.float64)
+    lam = check_tensor("eigenvalues", eigenvalues, ndim=1, real=True, convert=True, dtype=torch.float64)
+    w, w_star = check_tensor("w", w, real=True), check_tensor("w_star", w_star, real=True)
     if w.shape != lam.shape or w_star.shape != lam.shape:
         raise ValueError(
             f"w, w_star: expected shape {tuple(lam.shape)}, got {tuple(w.shape)} and {tuple(w_star.shape)}"
@@ -158,8 +159,7 @@ def excess_risk(X: torch.Tensor, w_star: torch.Tensor, eigenvalues, noise: float
         raise ValueError(f"eigenvalues: expected {p} values to match X's columns, got {lam.numel()}")
     if n > p:
         raise ValueError(f"X: expected n ≤ p so that ŵ interpolates, got shape {tuple(X.shape)}")
-    if w_star.shape != (p,):
-        raise ValueError(f"w_star: expected shape ({p},), got {tuple(w_star.shape)}")
+    check_tensor("w_star", w_star, shape=(p,), real=True)
     check_positive("noise", noise, allow_zero=True)
     w_star = w_star.to(X.dtype)
     XS = X * lam  # (n, p) = XΣ
@@ -249,8 +249,8 @@ def spiked_tail_risk(
     through its Gram matrix, a Wishart(m, I_n) draw (:func:`wishart`).
     """
     check_positive_int("n", n)
-    spikes = torch.as_tensor(spikes, dtype=torch.float64)
-    w_star = torch.as_tensor(w_star, dtype=torch.float64)
+    spikes = check_tensor("spikes", spikes, real=True, convert=True, dtype=torch.float64)
+    w_star = check_tensor("w_star", w_star, real=True, convert=True, dtype=torch.float64)
     if spikes.ndim != 1 or (spikes <= 0).any():
         raise ValueError("spikes: expected a 1-D tensor of positive eigenvalues")
     if w_star.shape != spikes.shape:

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 
 import torch
 
-from overparam._check import as_generator, check_positive, check_positive_int
+from overparam._check import DivergenceError, as_generator, check_positive, check_positive_int, check_tensor
+
+
+def _shape(shape) -> tuple[int, int]:
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2:
+        raise TypeError(f"shape: expected a pair (d1, d2), got {shape!r}")
+    return check_positive_int("shape[0]", shape[0]), check_positive_int("shape[1]", shape[1])
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def low_rank_matrix(d1: int, d2: int, rank: int, seed: int | torch.Generator = 0
 
 def completion(shape: tuple[int, int], m: int, seed: int | torch.Generator = 0) -> Measurements:
     """Observe m entries of a (d1, d2) matrix, drawn uniformly without replacement."""
-    d1, d2 = (check_positive_int("shape[0]", shape[0]), check_positive_int("shape[1]", shape[1]))
+    d1, d2 = _shape(shape)
     m = check_positive_int("m", m)
     if m > d1 * d2:
         raise ValueError(f"m: expected at most d1·d2 = {d1 * d2} observed entries, got {m}")
@@ -95,7 +101,7 @@ def gaussian_sensing(shape: tuple[int, int], m: int, seed: int | torch.Generator
                      dtype: torch.dtype = torch.float64) -> Measurements:
     """m Gaussian measurement matrices Aᵢ with i.i.d. N(0, 1/m) entries, so that
     E‖𝒜(W)‖² = ‖W‖_F² (the normalization under which such 𝒜 satisfy RIP, Candès & Plan 2011)."""
-    d1, d2 = (check_positive_int("shape[0]", shape[0]), check_positive_int("shape[1]", shape[1]))
+    d1, d2 = _shape(shape)
     m = check_positive_int("m", m)
     A = torch.randn(m, d1, d2, generator=as_generator(seed), dtype=dtype) / m**0.5
     return Measurements((d1, d2), A=A)
@@ -109,9 +115,9 @@ def init_factors(shape: tuple[int, int], depth: int, scale: torch.Tensor | float
     every α, so runs differ only in scale. Returns N tensors of shape (B, rows, cols).
     With k = width, ‖W_j‖_op ≈ 2α, so the end-to-end matrix starts at size about (2α)^N.
     """
-    d1, d2 = shape
+    d1, d2 = _shape(shape)
     depth = check_positive_int("depth", depth)
-    scales = torch.as_tensor(scale, dtype=dtype).reshape(-1)
+    scales = check_tensor("scale", scale, ndim=(0, 1), real=True, convert=True, dtype=dtype).reshape(-1)
     if (scales < 0).any():
         raise ValueError(f"scale: expected initialization scales >= 0, got {scale}")
     k = min(d1, d2) if width is None else check_positive_int("width", width)
@@ -169,6 +175,8 @@ def balanced_factors(W0: torch.Tensor, depth: int) -> list[torch.Tensor]:
 
 def product(factors: list[torch.Tensor]) -> torch.Tensor:
     """End-to-end matrix W_N ⋯ W_1, shape (B, d1, d2)."""
+    if not isinstance(factors, (list, tuple)) or not factors or not all(isinstance(F, torch.Tensor) for F in factors):
+        raise TypeError(f"factors: expected a non-empty list of tensors (B, rows, cols), got {type(factors).__name__}")
     W = factors[0]
     for F in factors[1:]:
         W = F @ W
@@ -231,7 +239,8 @@ def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | 
     check_positive("lr", lr)
     steps = check_positive_int("steps", steps, allow_zero=True)
     record_every = check_positive_int("record_every", record_every)
-    y = y.to(torch.float64) if not y.is_floating_point() else y
+    tol = check_positive("tol", tol, allow_zero=True)
+    y = check_tensor("y", y, real=True)
     if init is None:
         if scale is None:
             raise ValueError("scale: expected an initialization scale (or give init=)")
@@ -254,7 +263,7 @@ def train(ops: Measurements, y: torch.Tensor, depth: int, scale: torch.Tensor | 
         done = t == steps or (tol > 0 and bool((loss < tol).all()))
         if t % record_every == 0 or done:
             if not torch.isfinite(loss).all():
-                raise FloatingPointError(f"gradient descent diverged by step {t} with lr={lr}: lower the step size")
+                raise DivergenceError(f"lr: gradient descent diverged by step {t} with lr={lr}: lower the step size")
             rec_t.append(t)
             rec_s.append(torch.linalg.svdvals(W))
             rec_l.append(loss)

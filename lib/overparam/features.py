@@ -24,7 +24,14 @@ import torch
 import torch.nn.functional as F
 
 from overparam import linear
-from overparam._check import as_generator, check_matrix, check_positive, check_positive_int
+from overparam._check import (
+    as_generator,
+    check_int,
+    check_matrix,
+    check_positive,
+    check_positive_int,
+    check_tensor,
+)
 
 
 class RandomReLU(NamedTuple):
@@ -49,6 +56,8 @@ def random_relu(d: int, n_features: int, bias_std: float = 0.0, seed: int | torc
 def relu_features(x: torch.Tensor, layer: RandomReLU, n_features: int | None = None) -> torch.Tensor:
     """φ(x) = relu(x Wᵀ + b)/√N using the first N = ``n_features`` units: (n, d) → (n, N)."""
     check_matrix("x", x)
+    if not isinstance(layer, RandomReLU):
+        raise TypeError(f"layer: expected a RandomReLU from random_relu(...), got {type(layer).__name__}")
     N = layer.W.shape[0] if n_features is None else check_positive_int("n_features", n_features)
     if N > layer.W.shape[0]:
         raise ValueError(f"n_features: expected at most the {layer.W.shape[0]} units drawn, got {N}")
@@ -79,9 +88,19 @@ def ridge_sweep(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tens
     :func:`overparam.linear.ridge`). Mean squared error is ½‖φ(x)ᵀA − onehot(y)‖²
     averaged over samples (:func:`overparam.train.loss_value` with ``"mse"``).
     """
-    if not n_features or any(int(N) <= 0 for N in n_features):
+    if isinstance(n_features, (str, bytes)) or not hasattr(n_features, "__len__") or not len(n_features):
         raise ValueError(f"n_features: expected a non-empty list of positive ints, got {n_features!r}")
-    alphas = torch.as_tensor(alphas, dtype=torch.float64).reshape(-1)
+    n_features = [check_int("n_features", N, min=1) for N in n_features]
+    for name, t in (("x_train", x_train), ("x_test", x_test)):
+        check_matrix(name, t)
+    if x_test.shape[1] != x_train.shape[1]:
+        raise ValueError(f"x_test: expected {x_train.shape[1]} columns like x_train, got {x_test.shape[1]}")
+    n_classes = check_positive_int("n_classes", n_classes)
+    for name, t, rows in (("y_train", y_train, len(x_train)), ("y_test", y_test, len(x_test))):
+        check_tensor(name, t, shape=(rows,))
+        if t.is_floating_point() or t.dtype == torch.bool or (t < 0).any() or (t >= n_classes).any():
+            raise ValueError(f"{name}: expected integer labels in 0..{n_classes - 1}")
+    alphas = check_tensor("alphas", alphas, ndim=(0, 1), real=True, convert=True, dtype=torch.float64).reshape(-1)
     if (alphas < 0).any():
         raise ValueError(f"alphas: expected penalties >= 0, got {alphas.tolist()}")
     layer = random_relu(x_train.shape[1], max(n_features), bias_std=bias_std, seed=seed)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from overparam._check import check_positive, check_positive_int
+from overparam._check import check_finite, check_positive, check_positive_int, check_tensor
 from overparam.factorized import Measurements
 
 
@@ -26,7 +26,7 @@ def _matrix(name: str, X) -> torch.Tensor:
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(X).__name__}")
     if X.ndim < 2:
         raise ValueError(f"{name}: expected a matrix (..., d1, d2), got shape {tuple(X.shape)}")
-    return X
+    return check_tensor(name, X)  # non-empty, finite
 
 
 def nuclear_norm(W: torch.Tensor) -> torch.Tensor:
@@ -51,6 +51,7 @@ def effective_rank(singular_values: torch.Tensor) -> torch.Tensor:
     s = singular_values
     if not isinstance(s, torch.Tensor) or s.ndim < 1:
         raise TypeError("singular_values: expected a tensor (..., k) of singular values")
+    check_tensor("singular_values", s, real=True)
     if (s < 0).any():
         raise ValueError("singular_values: expected non-negative values (singular values, not eigenvalues)")
     total = s.sum(-1, keepdim=True)
@@ -111,7 +112,7 @@ def min_nuclear_norm(ops: Measurements, y: torch.Tensor, step: float | None = No
         raise TypeError(f"ops: expected a Measurements, got {type(ops).__name__}")
     if not isinstance(y, torch.Tensor) or y.shape != (ops.m,):
         raise ValueError(f"y: expected a tensor of shape ({ops.m},) with one value per measurement")
-    y = y.to(torch.float64) if not y.is_floating_point() else y
+    y = check_finite("y", y.to(torch.float64) if not y.is_floating_point() else y)
     t = 0.5 * float(torch.linalg.vector_norm(y)) / ops.m**0.5 if step is None else check_positive("step", step)
     check_positive("tol", tol)
     max_iter = check_positive_int("max_iter", max_iter)
