@@ -35,7 +35,7 @@ html: env
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees _build/.jupyter_cache
 	$(RUN_QUIET) OVERPARAM_SCALE=$${OVERPARAM_SCALE:-book} $(BIN)/python scripts/execute_chapters.py \
 	  --jobs $(JOBS) --claims _build/claims/$${OVERPARAM_SCALE:-book}
-	$(RUN_QUIET) OVERPARAM_SCALE=$${OVERPARAM_SCALE:-book} $(BIN)/jupyter-book build . -W --keep-going
+	$(RUN_QUIET) $(KERNEL_THREADS) OVERPARAM_SCALE=$${OVERPARAM_SCALE:-book} $(BIN)/jupyter-book build . -W --keep-going
 
 claims: env
 	$(BIN)/python scripts/check_claims.py --scale $${OVERPARAM_SCALE:-book}
