@@ -159,3 +159,16 @@ def test_bad_input_is_named():
         hessian.top_eigenvalues(f, params, k=10**6)
     with pytest.raises(ValueError, match="v"):
         hessian.hvp(f, params, {"nope": torch.zeros(1)})
+
+
+def test_sharpness_callback_with_warm_start_matches_dense():
+    model, x, y = _small_problem(seed=2, n=40)
+    cb = hessian.sharpness_callback(x, y, "mse", every=2, tol=1e-8, max_iter=200)
+    hist = op.train.train(model, (x, y), lr=0.2, steps=4, loss="mse", callbacks=[cb], progress=False,
+                          device="cpu")
+    steps, lams = zip(*hist.extras["sharpness"])
+    assert steps == (2, 4)
+    f, params = hessian.loss_fn(model, "mse", x, y)
+    assert lams[-1] == pytest.approx(torch.linalg.eigvalsh(hessian.dense_hessian(f, params))[-1].item(), rel=1e-6)
+    with pytest.raises(ValueError, match="v0"):
+        hessian.top_eigenvalues(f, params, v0=torch.ones(3))
