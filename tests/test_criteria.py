@@ -187,3 +187,20 @@ def test_equivalent_needs_a_small_difference_and_small_noise():
     assert not C.equivalent(0.68, 0.60, 0.005, 0.005, margin=0.05).ok  # a real effect
     assert not C.equivalent(0.68, 0.67, 0.05, 0.05, margin=0.05).ok  # too noisy to tell
     assert C.equivalent(0.68, 0.67, 0.0, 0.0, margin=0.05).measured == pytest.approx(0.01)
+
+
+def test_delayed_needs_a_late_event_that_happens():
+    v = C.delayed(2000, 100, min_ratio=10)
+    assert v.ok and v.measured == pytest.approx(20.0)
+    assert not C.delayed(150, 100, min_ratio=10).ok  # negative control: test tracks train
+    assert not C.delayed(float("inf"), 100, min_ratio=10).ok  # never generalizes
+    with pytest.raises(ValueError, match="t_early"):
+        C.delayed(10, 0, min_ratio=10)
+
+
+def test_nearer_rejects_a_value_at_the_alternative():
+    assert C.nearer(0.9, 1.0, 0.2).ok
+    assert not C.nearer(0.25, 1.0, 0.2).ok  # negative control: an untrained network
+    assert C.nearer(0.1, 0.0, 1.0).ok and not C.nearer(0.7, 0.0, 1.0).ok
+    with pytest.raises(ValueError, match="target"):
+        C.nearer(0.5, 1.0, 1.0)

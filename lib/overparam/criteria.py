@@ -399,3 +399,32 @@ def diagonal_leads(matrix, *, at_least: float) -> Verdict:
     lead = float(np.min(diag - off))
     ok = lead > 0 and bool(np.all(diag >= bound))
     return Verdict(lead, ok, f"each diagonal entry leads its column (lead > 0) and is ≥ {_fmt(bound)}")
+
+
+def delayed(t_late, t_early, min_ratio) -> Verdict:
+    """Event "late" happens at least ``min_ratio`` times later than event "early".
+
+    For "test accuracy jumps long after the training set is fit" (grokking): ``measured``
+    is ``t_late / t_early`` (inf when the late event never happened, which fails: the
+    claim is that it happens, late). Both times are steps counted from 0, ``t_early > 0``.
+    """
+    late, early = _scalar("t_late", t_late), _scalar("t_early", t_early)
+    if not early > 0:
+        raise ValueError(f"t_early: expected a positive time, got {early}")
+    r = _scalar("min_ratio", min_ratio)
+    ratio = late / early
+    return Verdict(ratio, math.isfinite(ratio) and ratio >= r, f"finite and t_late / t_early ≥ {_fmt(r)}")
+
+
+def nearer(value, target, alternative, *, name: str = "value") -> Verdict:
+    """``value`` is closer to ``target`` than to ``alternative`` (e.g. a trained network's
+    statistic nearer the analytic solution's than an untrained network's).
+
+    ``measured`` is the value; the decision boundary is the midpoint of the two references.
+    """
+    v, t, a = _scalar("value", value), _scalar("target", target), _scalar("alternative", alternative)
+    if t == a:
+        raise ValueError(f"target, alternative: expected two different references, got {t} twice")
+    mid = (t + a) / 2
+    ok = v > mid if t > a else v < mid
+    return Verdict(v, ok, f"{name} {'>' if t > a else '<'} {_fmt(mid)} (midway from {_fmt(a)} to {_fmt(t)})")
