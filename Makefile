@@ -15,7 +15,7 @@ JOBS ?= $(or $(OVERPARAM_JOBS),$(shell nproc 2>/dev/null || echo 1))
 THREADS := $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) / $(JOBS) > 0 ? $$(nproc 2>/dev/null || echo 1) / $(JOBS) : 1 )))
 KERNEL_THREADS := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) OPENBLAS_NUM_THREADS=$(THREADS)
 
-.PHONY: book test env chromium lint unit nbval html claims browser sync bench clean
+.PHONY: book test env chromium lint unit nbval html claims browser sync bench clean student
 
 ## env: create .venv with the pinned environment (torch first, so pip never pulls a CUDA build)
 env: $(STAMP)
@@ -37,11 +37,20 @@ html: env
 	  --jobs $(JOBS) --claims _build/claims/$${OVERPARAM_SCALE:-book}
 	$(RUN_QUIET) $(KERNEL_THREADS) OVERPARAM_SCALE=$${OVERPARAM_SCALE:-book} $(BIN)/jupyter-book build . -W --keep-going
 
+## student: the student edition (solutions hidden, exercises kept) into _build/student/html,
+## rendered from the chapters `make html` executed (run `make book` first; without its cache
+## Sphinx executes every chapter again, one at a time)
+student: env
+	rm -rf _build/student
+	$(RUN_QUIET) OVERPARAM_EDITION=student OVERPARAM_SCALE=$${OVERPARAM_SCALE:-book} \
+	  $(BIN)/jupyter-book build . --path-output _build/student -W --keep-going
+	mv _build/student/_build/html _build/student/html && rm -rf _build/student/_build
+
 claims: env
 	$(BIN)/python scripts/check_claims.py --scale $${OVERPARAM_SCALE:-book}
 
 ## test: lint, unit tests, pairing, nbval at test scale, the book build, the browser checks
-test: chromium env lint unit nbval book browser
+test: chromium env lint unit nbval book student browser
 
 ## chromium: the browser checks need Debian's Chromium; installed here when missing (as root)
 chromium:
@@ -69,7 +78,7 @@ nbval: env
 	$(BIN)/python scripts/check_claims.py --scale test
 
 browser: env
-	$(BIN)/pytest -q -p no:cacheprovider -n $(JOBS) -m browser tests/test_browser.py
+	$(BIN)/pytest -q -p no:cacheprovider -n $(JOBS) -m browser tests/test_browser.py tests/test_editions.py
 
 ## sync: regenerate every notebooks/*.ipynb from its .md source (outputs stripped)
 sync: env
