@@ -29,9 +29,14 @@ METHODS = ("auto", "jacobian", "ntvp")
 
 
 def _functional(model: nn.Module):
-    """(f(params, x) -> (batch, O), params dict detached, requiring no grad)."""
-    params = {k: v.detach() for k, v in model.named_parameters()}
-    buffers = {k: v.detach() for k, v in model.named_buffers()}
+    """(f(params, x) -> (batch, O), the trainable parameters as a detached dict).
+
+    Frozen parameters (``requires_grad=False``, e.g. the copy θ₀ inside :class:`Centered`)
+    are not differentiated: they enter as constants, like buffers.
+    """
+    params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
+    buffers = {k: v.detach() for k, v in model.named_parameters() if not v.requires_grad}
+    buffers.update({k: v.detach() for k, v in model.named_buffers()})
 
     def f(p, x):
         out = functional_call(model, (p, buffers), (x,))
