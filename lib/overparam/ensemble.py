@@ -62,6 +62,8 @@ def stack(models: list[nn.Module]) -> tuple[nn.Module, dict[str, torch.Tensor], 
     ``params[name]`` has shape (E, ...) where ... is the parameter's own shape; the models must share one
     architecture (same parameter names and shapes).
     """
+    if not isinstance(models, (list, tuple)) or not all(isinstance(m, nn.Module) for m in models):
+        raise TypeError(f"models: expected a list of nn.Module, got {type(models).__name__}")
     if not models:
         raise ValueError("models: expected a non-empty list of nn.Module")
     shapes = [[(k, tuple(v.shape)) for k, v in m.named_parameters()] for m in models]

@@ -239,6 +239,8 @@ def gd_shrinkage(eigenvalues: torch.Tensor, lr: float, steps: int | torch.Tensor
 
 
 def _nonnegative(name: str, value) -> torch.Tensor:
+    if isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool):
+        raise TypeError(f"{name}: expected numbers, got a bool")
     out = check_tensor(name, value, real=True, convert=True)
     if (out < 0).any():
         raise ValueError(f"{name}: expected values >= 0, got {value}")
