@@ -69,7 +69,10 @@ def test_chapter_shape(md):
     text = md.read_text()
     assert re.search(r"\{cite(:[tp])?\}`", text), f"{md.name} cites no source"
     exercises = re.findall(r":label: (ex-[\w-]+)", text)
-    solutions = re.findall(r"\{solution\} (ex-[\w-]+)", text)
+    # a solution is one block ({solution}) or gated ({solution-start} ... {solution-end})
+    solutions = re.findall(r"\{solution(?:-start)?\} (ex-[\w-]+)", text)
+    starts, ends = text.count("{solution-start}"), text.count("{solution-end}")
+    assert starts == ends, f"{md.name}: {starts} solution-start but {ends} solution-end"
     assert len(exercises) >= 3, f"{md.name} has {len(exercises)} exercises, expected at least 3"
     assert set(solutions) >= set(exercises), f"{md.name}: exercises without solution: {set(exercises) - set(solutions)}"
     for block in re.findall(r"```\{glue:figure\}[^\n]*\n(.*?)```", text, flags=re.S):
