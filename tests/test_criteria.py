@@ -189,6 +189,14 @@ def test_equivalent_needs_a_small_difference_and_small_noise():
     assert C.equivalent(0.68, 0.67, 0.0, 0.0, margin=0.05).measured == pytest.approx(0.01)
 
 
+def test_noninferior_is_one_sided_and_needs_small_noise():
+    assert C.noninferior(0.665, 0.67, 0.002, 0.0, margin=0.0115).ok  # half a point worse
+    assert C.noninferior(0.70, 0.67, 0.002, 0.0, margin=0.0115).ok  # better: passes
+    assert not C.noninferior(0.60, 0.67, 0.002, 0.0, margin=0.0115).ok  # negative control
+    assert not C.noninferior(0.67, 0.67, 0.01, 0.0, margin=0.0115).ok  # too noisy to tell
+    assert C.noninferior(0.66, 0.67, 0.0, 0.0, margin=0.05).measured == pytest.approx(0.01)
+
+
 def test_delayed_needs_a_late_event_that_happens():
     v = C.delayed(2000, 100, min_ratio=10)
     assert v.ok and v.measured == pytest.approx(20.0)

@@ -312,6 +312,22 @@ def equivalent(a, b, se_a, se_b, margin, *, k: float = 2.0, name: str = "differe
                    f"|{name}| + {_fmt(k)} s.e. ({_fmt(k * se)}) ≤ {_fmt(margin)}")
 
 
+def noninferior(a, b, se_a, se_b, margin, *, k: float = 2.0, name: str = "b − a") -> Verdict:
+    """``a`` is not worse than ``b`` by more than ``margin``: ``(b − a) + k · √(se_a² + se_b²) ≤ margin``.
+
+    A one-sided equivalence (non-inferiority) test: the upper end of the k-s.e. interval
+    of the loss ``b − a`` must lie below ``margin``; ``a`` better than ``b`` passes. Like
+    :func:`equivalent` it fails when the data are too noisy to tell. ``measured`` is
+    ``b − a``. For paired runs pass the s.e. of the paired differences as ``se_a`` and 0.
+    """
+    a, b = _scalar("a", a), _scalar("b", b)
+    se = math.hypot(_nonneg("se_a", se_a), _nonneg("se_b", se_b))
+    margin, k = _nonneg("margin", margin), _nonneg("k", k)
+    d = b - a
+    return Verdict(d, d + k * se <= margin,
+                   f"{name} + {_fmt(k)} s.e. ({_fmt(k * se)}) ≤ {_fmt(margin)}")
+
+
 def peak_location(x, means) -> float:
     """The x at which the curve is largest (for claims about *where* a peak sits)."""
     xs, m = _vector("x", x), _vector("means", means)
