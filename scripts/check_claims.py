@@ -32,7 +32,8 @@ def main() -> int:
         slug = name.split("_", 1)[1]
         path = args.dir / args.scale / f"{slug}.json"
         if not path.is_file():
-            problems.append(f"{name}: no claim records at {path.relative_to(ROOT)}")
+            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            problems.append(f"{name}: no claim records at {shown}")
             continue
         records = json.loads(path.read_text())
         failed = [r["id"] for r in records if not r["ok"]]

@@ -66,8 +66,14 @@ def _execute(path: str, timeout: int) -> tuple[str, dict | None, float, float, s
 
     nb = read(Path(path))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
-                                 allow_errors=False, meta_override=True)
+    start = time.time()
+    try:
+        result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout,
+                                     allow_errors=False, meta_override=True)
+    except Exception:  # the kernel died, or could not start: report it like a failed cell
+        import traceback
+
+        return path, None, time.time() - start, 0.0, traceback.format_exc()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.err is not None:
