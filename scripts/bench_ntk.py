@@ -10,22 +10,11 @@ other processes sharing the machine, and wall seconds; best of --repeat.
 """
 
 import argparse
-import os
-import time
 
 import torch
+from benchtime import timed
 
 import overparam as op
-
-
-def timed(fn, repeat):
-    best, out = (float("inf"), float("inf")), None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), os.times()
-        out = fn()
-        c1 = os.times()
-        best = min(best, (c1.user - c0.user + c1.system - c0.system, time.perf_counter() - t0))
-    return best, out
 
 
 def main():
