@@ -121,10 +121,10 @@ def fourier_power(emb: torch.Tensor) -> torch.Tensor:
     """Power of each column of ``emb`` at each frequency of Z_p.
 
     For a column w (values w_0..w_{p−1} on the tokens) the discrete Fourier transform
-    ŵ_k = Σ_t w_t e^{−2πikt/p}; frequencies k and p − k carry the same power for real
-    w, so they are merged: P_0 = |ŵ_0|²/p and P_k = 2|ŵ_k|²/p for 1 ≤ k ≤ (p−1)/2
-    (p odd). Then Σ_k P_k = Σ_t w_t² (Parseval), and a pure wave
-    A cos(2πkt/p + φ) has all its power at k.
+    is ``ŵ_k = Σ_t w_t exp(−2πikt/p)``; frequencies k and p − k carry the same power for
+    real w, so they are merged: ``P_0 = abs(ŵ_0)²/p`` and ``P_k = 2 abs(ŵ_k)²/p`` for
+    1 ≤ k ≤ (p−1)/2 (p odd). Then ``Σ_k P_k = Σ_t w_t²`` (Parseval), and a pure wave
+    ``A cos(2πkt/p + φ)`` has all its power at k.
 
     Args:
         emb: (p, N) real, one column per neuron (p odd).
