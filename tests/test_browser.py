@@ -140,7 +140,8 @@ _OVERFLOW_JS = """() => {
   document.querySelectorAll("details").forEach(e => { e.open = true; });
   const right = art.getBoundingClientRect().right;
   const name = el => {
-    const text = (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 50);
+    const raw = (el.innerText || el.textContent || "").trim().replace(/\\s+/g, " ");
+    const text = Array.from(raw).slice(0, 50).join("");  // whole code points, no lone surrogate
     const cls = (el.getAttribute("class") || "").split(" ")[0];
     return `${el.tagName.toLowerCase()}${cls ? "." + cls : ""} "${text}"`;
   };
