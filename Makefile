@@ -77,8 +77,9 @@ nbval: env
 	  --nbval-cell-timeout=600 -n $(JOBS) --dist loadfile $(NOTEBOOKS)
 	$(BIN)/python scripts/check_claims.py --scale test
 
+## browser: one Chromium at a time (two at once on 2 cores left pages measured mid-layout)
 browser: env
-	$(BIN)/pytest -q -p no:cacheprovider -n $(JOBS) -m browser tests/test_browser.py tests/test_editions.py
+	$(BIN)/pytest -q -p no:cacheprovider -m browser tests/test_browser.py tests/test_editions.py
 
 ## sync: regenerate every notebooks/*.ipynb from its .md source (outputs stripped)
 sync: env
