@@ -1,5 +1,6 @@
 import matplotlib
 import matplotlib.pyplot as plt
+import pytest
 import torch
 
 from overparam import device, plotting
@@ -24,3 +25,37 @@ def test_device_default_and_override(monkeypatch):
     assert device.default().type == expected
     monkeypatch.setenv("OVERPARAM_DEVICE", "cpu")
     assert device.default() == torch.device("cpu")
+
+
+def _crowded_log_figure():
+    fig, axes = plotting.figure(ncols=2, height=3.0)
+    for ax in axes[0]:
+        ax.plot([16, 32, 48, 64, 96, 128, 256], range(7))
+        ax.set(xscale="log")
+    return fig, axes
+
+
+def test_overlapping_labels_finds_crowded_minor_labels():
+    fig, axes = _crowded_log_figure()  # negative control: one decade, narrow panels
+    assert plotting.overlapping_labels(fig)
+    for ax in axes[0]:
+        plotting.log_ticks(ax, [16, 32, 64, 128, 256])
+    assert plotting.overlapping_labels(fig) == []
+    assert [t.get_text() for t in axes[0, 0].get_xticklabels()] == ["16", "32", "64", "128", "256"]
+    plt.close(fig)
+
+
+def test_glue_refuses_a_figure_with_overlapping_labels():
+    fig, _ = _crowded_log_figure()
+    with pytest.raises(ValueError, match="tick labels"):
+        plotting.glue("crowded", fig)
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_log_ticks_rejects_bad_values():
+    fig, axes = plotting.figure()
+    with pytest.raises(ValueError, match="values"):
+        plotting.log_ticks(axes[0, 0], [0, 10])
+    with pytest.raises(ValueError, match="axis"):
+        plotting.log_ticks(axes[0, 0], [1, 10], axis="z")
+    plt.close(fig)

@@ -72,6 +72,52 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = WIDTH_IN, height: floa
     return plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False, **kw)
 
 
+def log_ticks(ax, values, axis: str = "x", fmt: str = "{:g}") -> None:
+    """Label a log axis at ``values`` only, in plain numbers (no minor labels).
+
+    Matplotlib labels minor ticks ("2×10¹  3×10¹ …") when a log axis spans about one
+    decade; in a narrow panel they run into each other. Use this for axes whose values
+    are a short grid (widths, batch sizes, learning rates).
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis: expected 'x' or 'y', got {axis!r}")
+    values = [float(v) for v in values]
+    if not values or any(not math.isfinite(v) or v <= 0 for v in values):
+        raise ValueError(f"values: expected positive finite tick positions, got {values}")
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    which.set_major_locator(mpl.ticker.FixedLocator(values))
+    which.set_major_formatter(mpl.ticker.FixedFormatter([fmt.format(v) for v in values]))
+    which.set_minor_formatter(mpl.ticker.NullFormatter())
+
+
+def overlapping_labels(fig) -> list[tuple[str, str]]:
+    """Pairs of tick labels of ``fig`` that overlap as drawn (each axis, both kinds).
+
+    Only labels drawn inside the axis's view are compared. :func:`glue` refuses a figure
+    for which this is not empty, so no page shows tick labels printed over each other.
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    clashes = []
+    for ax in fig.axes:
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            lo, hi = sorted(axis.get_view_interval())
+            boxes = []
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                label = tick.label1
+                if not (label.get_visible() and label.get_text().strip()):
+                    continue
+                if not lo - 1e-12 * abs(lo) <= tick.get_loc() <= hi + 1e-12 * abs(hi):
+                    continue
+                boxes.append((label.get_text(), label.get_window_extent(renderer)))
+            key = 0 if name == "x" else 1
+            boxes.sort(key=lambda b: (b[1].x0, b[1].y0)[key])
+            for (t1, b1), (t2, b2) in zip(boxes, boxes[1:]):
+                if b1.overlaps(b2):
+                    clashes.append((t1, t2))
+    return clashes
+
+
 def _in_book_build() -> bool:
     try:
         import myst_nb  # noqa: F401
@@ -93,6 +139,11 @@ def glue(name: str, value, display: bool = False) -> None:
     if isinstance(number, numbers.Real) and math.isnan(number):
         raise ValueError(f"value: expected a number to glue under {name!r}, got NaN")
     is_figure = isinstance(value, mpl.figure.Figure)
+    if is_figure and (clashes := overlapping_labels(value)):
+        plt.close(value)
+        raise ValueError(f"value: figure {name!r} has tick labels printed over each other "
+                         f"{clashes[:3]}; set fewer ticks (op.plotting.log_ticks for a "
+                         "log axis)")
     if _in_book_build():
         from myst_nb import glue as _glue
 
