@@ -99,3 +99,34 @@ def test_fused_needs_linear_layers():
         op.ensemble.train_ensemble(ntk, _data(), lr=0.1, steps=1, batch_size=10**6)
     _, hist = op.ensemble.train_ensemble(ntk, _data(), lr=0.1, steps=2)  # auto → vmap
     assert len(hist.step) == 3
+
+
+@pytest.mark.parametrize("path", ["fused", "vmap", "loop"])
+def test_one_learning_rate_per_member(path):
+    """lr as a sequence: member e trains exactly like train() with its own η_e (SGD, momentum)."""
+    data, lrs = _data(), [3e-3, 1e-2, 3e-2]
+    models = [op.models.mlp(40, 9, 2, 10, seed=1).double() for _ in lrs]
+    models, hist = op.ensemble.train_ensemble(
+        models, data, lr=lrs, steps=12, optimizer="sgd", momentum=0.9, loss="mse",
+        batch_size=32, seed=5, eval_every=6, path=path)
+    for e, lr in enumerate(lrs):
+        ref = op.models.mlp(40, 9, 2, 10, seed=1).double()
+        ref_hist = op.train.train(ref, data, lr=lr, steps=12, optimizer="sgd", momentum=0.9,
+                                  loss="mse", batch_size=32, seed=5, eval_every=6,
+                                  progress=False, device="cpu")
+        for p, q in zip(models[e].parameters(), ref.parameters()):
+            assert torch.allclose(p, q, rtol=0, atol=1e-12)
+        got = torch.stack(hist.test_loss)[:, e]
+        assert torch.allclose(got, torch.tensor(ref_hist.test_loss, dtype=torch.float64), atol=1e-12)
+    # Negative control: the members' weights differ (the rates were applied, not one of them).
+    assert not torch.allclose(models[0][0].weight, models[2][0].weight)
+
+
+def test_one_learning_rate_per_member_errors():
+    models = [op.models.mlp(40, 3, 1, 10, seed=s) for s in range(2)]
+    with pytest.raises(ValueError, match="one learning rate per member"):
+        op.ensemble.train_ensemble(models, _data(), lr=[0.1], steps=1, optimizer="sgd")
+    with pytest.raises(ValueError, match="optimizer='sgd'"):
+        op.ensemble.train_ensemble(models, _data(), lr=[0.1, 0.2], steps=1, optimizer="adam")
+    with pytest.raises(ValueError, match="lr"):
+        op.ensemble.train_ensemble(models, _data(), lr=[0.1, -1.0], steps=1, optimizer="sgd")

@@ -164,6 +164,10 @@ def train_ensemble(
             every member sees the same data.
         lr, steps, loss, optimizer, momentum, weight_decay: as in :func:`overparam.train.train`
             with ``batch_size=None`` (full-batch), which this reproduces member by member.
+            ``lr`` may also be a sequence of E learning rates η_e, one per member (a
+            learning-rate sweep in one run), for ``optimizer="sgd"`` without weight decay:
+            the optimizer then runs with η = 1 on gradients scaled by η_e, which is the
+            same update (with momentum too: the buffer is linear in the gradients).
         batch_size: ``None`` for full-batch training; else minibatches drawn exactly as
             :func:`overparam.train.train` draws them from ``seed`` (every member sees the
             same batches, so member e reproduces ``train(models[e], ..., seed=seed)``).
@@ -188,9 +192,18 @@ def train_ensemble(
     check_option("on_divergence", on_divergence, ("raise", "stop"))
     seed = check_seed("seed", seed)
     device = check_device("device", device)
-    check_positive("lr", lr)
     check_positive_int("steps", steps, allow_zero=True)
     check_positive("weight_decay", weight_decay, allow_zero=True)
+    lr_members = None
+    if isinstance(lr, (list, tuple, torch.Tensor)):
+        lr_members = [check_positive("lr", float(v)) for v in lr]
+        if len(lr_members) != len(models):
+            raise ValueError(f"lr: expected one learning rate per member ({len(models)}), got {len(lr_members)}")
+        if optimizer != "sgd" or weight_decay:
+            raise ValueError("lr: one learning rate per member needs optimizer='sgd' and no weight_decay, "
+                             f"got optimizer={optimizer!r}, weight_decay={weight_decay}")
+    else:
+        check_positive("lr", lr)
     if loss not in LOSSES:
         raise ValueError(f"loss: expected one of {LOSSES}, got {loss!r}")
     if path not in PATHS:
@@ -207,6 +220,10 @@ def train_ensemble(
         if batch_size > n:
             raise ValueError(f"batch_size: expected at most the {n} training examples, got {batch_size}")
     if path == "loop":
+        if lr_members is not None:
+            return _train_loop_lrs(models, data, lrs=lr_members, steps=steps, loss=loss,
+                                   momentum=momentum, batch_size=batch_size, seed=seed,
+                                   eval_every=eval_every, on_divergence=on_divergence, device=dev)
         return _train_loop(models, data, lr=lr, steps=steps, loss=loss, optimizer=optimizer,
                            momentum=momentum, weight_decay=weight_decay, batch_size=batch_size,
                            seed=seed, eval_every=eval_every, on_divergence=on_divergence, device=dev)
@@ -217,10 +234,11 @@ def train_ensemble(
     if path == "fused" and layers is None:
         raise ValueError("path: 'fused' needs an nn.Sequential of nn.Linear layers and activations")
     fused = layers is not None and path in ("fused", "auto")
-    opt = _make_optimizer(optimizer, list(params.values()), lr, momentum, weight_decay)
+    E = len(models)
+    opt = _make_optimizer(optimizer, list(params.values()), 1.0 if lr_members else lr, momentum, weight_decay)
+    scale = None if lr_members is None else torch.tensor(lr_members, device=dev)  # (E,) η_e
     eval_every = eval_every or max(1, steps // 50)
     history = EnsembleHistory()
-    E = len(models)
 
     def outputs(inputs: torch.Tensor) -> torch.Tensor:  # (E, B, d_out)
         if fused:
@@ -277,10 +295,25 @@ def train_ensemble(
                                   "(or pass on_divergence='stop' to record it)")
         opt.zero_grad(set_to_none=True)
         value.backward()
+        if scale is not None:  # member e's step: η_e · g_e with the optimizer's η = 1
+            for p in params.values():
+                p.grad.mul_(scale.to(p.dtype).view(E, *[1] * (p.ndim - 1)))
         opt.step()
         if step % eval_every == 0 or step == steps:
             record(step)
     return unstack(models, {k: v.detach() for k, v in params.items()}), history
+
+
+def _train_loop_lrs(models, data, *, lrs, device, **kw) -> tuple[list[nn.Module], EnsembleHistory]:
+    """The ``"loop"`` path with one learning rate per member."""
+    parts = [_train_loop([m], data, lr=lr, device=device, **kw)[1] for m, lr in zip(models, lrs)]
+    length = min(len(h.step) for h in parts)
+    stops = [h.diverged_at for h in parts if h.diverged_at is not None]
+    history = EnsembleHistory(step=parts[0].step[:length], diverged_at=min(stops) if stops else None)
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        if getattr(parts[0], key):
+            setattr(history, key, [torch.cat([getattr(h, key)[i] for h in parts]) for i in range(length)])
+    return models, history
 
 
 def _train_loop(models, data, *, device, **kw) -> tuple[list[nn.Module], EnsembleHistory]:
