@@ -159,3 +159,21 @@ def test_imp_rounds_and_rewinding():
     with pytest.raises(ValueError, match="rewind_step"):
         pruning.imp(lambda s: op.models.mlp(40, 4, 1, 10, seed=s), [0], data,
                     rounds=1, rate=0.5, steps=5, lr=1e-2, rewind_step=5)
+
+
+def test_imp_controls_only_in_the_rounds_listed():
+    data = _data()
+    kw = dict(rounds=2, rate=0.5, steps=5, lr=1e-2)
+    make = lambda s: op.models.mlp(40, 8, 1, 10, seed=s)  # noqa: E731
+    part = pruning.imp(make, [0, 1], data, controls=[2], **kw)
+    full = pruning.imp(make, [0, 1], data, controls=True, **kw)
+    assert part.reinit[1] is None and part.random[1] is None
+    assert part.reinit[2].shape == (2,) and part.random[2].shape == (2,)
+    # the tickets do not depend on which controls ride along (members train independently)
+    for a, b in zip(part.ticket, full.ticket):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(part.reinit[2], full.reinit[2])
+    assert len(part.cpu_seconds) == 3 and all(c >= 0 for c in part.cpu_seconds)
+    for bad in ([0], [3], "all", [True]):
+        with pytest.raises(ValueError, match="controls"):
+            pruning.imp(make, [0], data, controls=bad, **kw)

@@ -24,7 +24,7 @@ ensemble, so one round is one vectorized full-batch training run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -216,8 +216,9 @@ class ImpResult:
     ``ticket``, ``reinit``, ``random``: (seeds,) tensors of final test accuracy of the
     ticket (mask + rewound weights), the same mask with a fresh initialization, and a
     random mask of the same per-layer counts with the rewound weights (no controls in
-    round 0). ``ticket_train``: final training accuracy of the ticket. ``seconds``: wall
-    time per round.
+    round 0, nor in rounds outside ``controls``). ``ticket_train``: final training
+    accuracy of the ticket. ``seconds``, ``cpu_seconds``: wall and CPU time per round
+    (CPU time of this process, all threads).
     """
 
     remaining: list[float] = field(default_factory=list)
@@ -226,12 +227,13 @@ class ImpResult:
     random: list[torch.Tensor | None] = field(default_factory=list)
     ticket_train: list[torch.Tensor] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
     masks: list[list[dict[str, torch.Tensor]]] = field(default_factory=list)  # [round][seed]
 
 
 def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, rounds: int,
         rate: float, steps: int, lr: float, optimizer: str = "adam", rewind_step: int = 0,
-        scope: str = "global", controls: bool = True, reinit_offset: int = 10_000,
+        scope: str = "global", controls: bool | Sequence[int] = True, reinit_offset: int = 10_000,
         batch_size: int | None = None) -> ImpResult:
     """Iterative magnitude pruning with rewinding, all seeds (and controls) in one ensemble.
 
@@ -249,7 +251,9 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
             For k > 0 the dense run is trained in two calls, k then steps − k, so its
             optimizer state restarts at step k.
         scope: ``"global"`` or ``"layer"`` (:func:`magnitude_masks`).
-        controls: also train the random-reinitialization and random-mask controls.
+        controls: also train the random-reinitialization and random-mask controls: in
+            every round (``True``), in none (``False``), or in the rounds listed (e.g.
+            ``[5]``: only where the claim is measured; the tickets' rounds are unchanged).
         reinit_offset: the fresh initialization of seed s is ``make_model(s + reinit_offset)``.
         batch_size: ``None`` for full-batch training; else minibatches, the same draws for
             every member and round (:func:`overparam.ensemble.train_ensemble`, ``seed=0``).
@@ -270,6 +274,13 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
     check_positive_int("rewind_step", rewind_step, allow_zero=True)
     if rewind_step >= steps:
         raise ValueError(f"rewind_step: expected less than steps={steps}, got {rewind_step}")
+    if isinstance(controls, bool):
+        control_rounds = set(range(1, rounds + 1)) if controls else set()
+    elif isinstance(controls, (list, tuple, range, set)) and all(
+            isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= rounds for r in controls):
+        control_rounds = set(controls)
+    else:
+        raise ValueError(f"controls: expected a bool or a list of rounds in 1..{rounds}, got {controls!r}")
     E = len(seeds)
     result = ImpResult()
 
@@ -288,7 +299,7 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     # round 0: the dense networks (all-True masks), with the state at step k kept for rewinding
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     inits = [make_model(s) for s in seeds]
     full = [{n: torch.ones_like(p, dtype=torch.bool) for n, p in m.named_parameters() if p.ndim >= 2}
             for m in inits]
@@ -305,14 +316,16 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
     result.random.append(None)
     result.masks.append(full)
     result.seconds.append(time.perf_counter() - t0)
+    result.cpu_seconds.append(time.process_time() - c0)
     masks = full
     fresh = [clone(make_model(s + reinit_offset)) for s in seeds]
     for r in range(1, rounds + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sparsity = 1.0 - (1.0 - rate) ** r
         masks = [magnitude_masks(m, sparsity, scope, masks=mk) for m, mk in zip(models, masks)]
         states, all_masks = list(rewound), list(masks)
-        if controls:
+        ctrl = r in control_rounds
+        if ctrl:
             rand = [random_masks(mk, seed=s + r * 7919) for mk, s in zip(masks, seeds)]
             states += fresh + list(rewound)
             all_masks += list(masks) + rand
@@ -322,8 +335,9 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         result.remaining.append(remaining(masks[0]))
         result.ticket.append(acc[:E].clone())
         result.ticket_train.append(hist.train_acc[-1][:E].clone())
-        result.reinit.append(acc[E:2 * E].clone() if controls else None)
-        result.random.append(acc[2 * E:].clone() if controls else None)
+        result.reinit.append(acc[E:2 * E].clone() if ctrl else None)
+        result.random.append(acc[2 * E:].clone() if ctrl else None)
         result.masks.append(masks)
         result.seconds.append(time.perf_counter() - t0)
+        result.cpu_seconds.append(time.process_time() - c0)
     return result
