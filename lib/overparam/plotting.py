@@ -20,11 +20,13 @@ from overparam._check import check_bool, check_positive, check_positive_int
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
 # The text column of a page at a 1280 px wide window is 688 CSS px (sphinx-book-theme,
-# measured in Chromium). A figure drawn at the default width, WIDTH_IN * DPI = 682 px,
-# is shown at its pixel size, never shrunk: 10 pt text at 110 dpi is ~15 px on screen.
+# measured in Chromium), and a glued figure is shown at most 672 px wide inside it. A
+# figure drawn at the default width, WIDTH_IN * DPI = 660 px (a few pixels more once
+# saved with a tight bounding box), is shown at its pixel size, never shrunk: 10 pt text
+# at 110 dpi is ~15 px on screen.
 COLUMN_PX = 688
 DPI = 110
-WIDTH_IN = 6.2
+WIDTH_IN = 6.0
 
 STYLE = {
     "figure.figsize": (WIDTH_IN, 3.6),
@@ -39,7 +41,11 @@ STYLE = {
     "axes.titlesize": 11,
     "axes.labelsize": 10,
     "legend.fontsize": 9,
-    "legend.frameon": False,
+    # a light box, so a line that passes behind a legend never runs through its text
+    "legend.frameon": True,
+    "legend.framealpha": 0.85,
+    "legend.facecolor": "white",
+    "legend.edgecolor": "none",
     "lines.linewidth": 1.8,
 }
 
