@@ -212,3 +212,16 @@ def test_nearer_rejects_a_value_at_the_alternative():
     assert C.nearer(0.1, 0.0, 1.0).ok and not C.nearer(0.7, 0.0, 1.0).ok
     with pytest.raises(ValueError, match="target"):
         C.nearer(0.5, 1.0, 1.0)
+
+
+def test_ratio_greater_is_a_significant_ratio_of_geometric_means():
+    a, b = [40.0, 44.0, 36.0, 41.0], [4.0, 4.4, 3.6, 4.1]
+    v = C.ratio_greater(a, b)
+    assert v.ok and v.measured == pytest.approx(10.0)
+    assert not C.ratio_greater(b, a).ok  # the wrong way round
+    assert not C.ratio_greater(a, a).ok  # negative control: the same distribution
+    assert not C.ratio_greater([1.0, 30.0, 2.0], [1.5, 2.0, 1.0]).ok  # a ratio inside the noise
+    with pytest.raises(ValueError, match="positive"):
+        C.ratio_greater([1.0, -1.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="two samples"):
+        C.ratio_greater([1.0], [1.0, 2.0])

@@ -444,3 +444,24 @@ def nearer(value, target, alternative, *, name: str = "value") -> Verdict:
     mid = (t + a) / 2
     ok = v > mid if t > a else v < mid
     return Verdict(v, ok, f"{name} {'>' if t > a else '<'} {_fmt(mid)} (midway from {_fmt(a)} to {_fmt(t)})")
+
+
+def ratio_greater(a, b, *, k: float = 3.0, name: str = "a / b") -> Verdict:
+    """Positive samples ``a`` are larger than ``b`` by a factor: a ratio significant at k s.e.
+
+    For "large-batch minima are sharper" from per-seed top eigenvalues: ``measured`` is
+    the ratio of geometric means ``exp(mean log a − mean log b)``; the log of that ratio
+    must exceed ``k`` standard errors ``√(var log a / n_a + var log b / n_b)`` (sample
+    variances, so each side needs at least two samples). Equal samples, or a ratio
+    inside the noise, fail.
+    """
+    la, lb = _vector("a", a), _vector("b", b)
+    if la.size < 2 or lb.size < 2:
+        raise ValueError(f"a, b: expected at least two samples each, got {la.size} and {lb.size}")
+    if np.any(la <= 0) or np.any(lb <= 0):
+        raise ValueError("a, b: expected positive samples (a ratio of magnitudes)")
+    la, lb, k = np.log(la), np.log(lb), _nonneg("k", k)
+    d = float(la.mean() - lb.mean())
+    se = math.sqrt(la.var(ddof=1) / la.size + lb.var(ddof=1) / lb.size)
+    return Verdict(math.exp(d), d > k * se,
+                   f"log({name}) > {_fmt(k)} s.e. = {_fmt(k * se)} (ratio > {_fmt(math.exp(k * se))})")
