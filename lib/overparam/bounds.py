@@ -18,13 +18,16 @@ All functions work on Python floats (the bounds) or tensors (:func:`gaussian_kl`
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
+from torch import nn
 
-from overparam._check import check_positive, check_positive_int, check_tensor
+from overparam._check import as_generator, check_positive, check_positive_int, check_tensor
 
-__all__ = ["dziugaite_roy_bound", "gaussian_kl", "kl_bernoulli", "kl_inverse", "mcallester_bound",
-           "monte_carlo_bound", "seeger_bound"]
+__all__ = ["Certificate", "Posterior", "certify", "dziugaite_roy_bound", "flatten", "gaussian_kl",
+           "gibbs_error", "gibbs_logits", "kl_bernoulli", "kl_inverse", "mcallester_bound",
+           "monte_carlo_bound", "optimize_posterior", "seeger_bound"]
 
 
 def _prob(name: str, value, *, open_right: bool = False) -> float:
@@ -105,20 +108,27 @@ def seeger_bound(q_hat: float, kl: float, n: int, delta: float) -> float:
     return kl_inverse(q_hat, _complexity(kl, n, delta) / n)
 
 
-def gaussian_kl(mu_q: torch.Tensor, sigma_q: torch.Tensor, mu_p: torch.Tensor, lam: float) -> torch.Tensor:
+def gaussian_kl(mu_q: torch.Tensor, sigma_q: torch.Tensor, mu_p: torch.Tensor, lam) -> torch.Tensor:
     """KL(N(μ_q, diag σ_q²) ‖ N(μ_p, λ I)) in nats (a 0-d tensor).
 
     = ½ [ Σ σ_q²/λ + ‖μ_q − μ_p‖²/λ − d + d ln λ − Σ ln σ_q² ], d the dimension.
+    ``lam`` is a number or a 0-d tensor (then the result is differentiable in it).
     """
     mu_q = check_tensor("mu_q", mu_q, ndim=1, real=True)
     sigma_q = check_tensor("sigma_q", sigma_q, shape=tuple(mu_q.shape), real=True)
     mu_p = check_tensor("mu_p", mu_p, shape=tuple(mu_q.shape), real=True)
-    lam = float(check_positive("lam", lam))
+    if isinstance(lam, torch.Tensor):
+        if lam.numel() != 1 or not bool(lam > 0):
+            raise ValueError(f"lam: expected a positive prior variance, got {lam}")
+        log_lam = torch.log(lam.reshape(()))
+    else:
+        lam = float(check_positive("lam", lam))
+        log_lam = math.log(lam)
     if bool((sigma_q <= 0).any()):
         raise ValueError("sigma_q: expected positive standard deviations")
     var = sigma_q**2
     d = mu_q.numel()
-    return 0.5 * (var.sum() / lam + ((mu_q - mu_p) ** 2).sum() / lam - d + d * math.log(lam)
+    return 0.5 * (var.sum() / lam + ((mu_q - mu_p) ** 2).sum() / lam - d + d * log_lam
                   - torch.log(var).sum())
 
 
@@ -154,3 +164,243 @@ def monte_carlo_bound(s_hat: float, m: int, delta: float) -> float:
     s_hat = _prob("s_hat", s_hat)
     m = check_positive_int("m", m)
     return kl_inverse(s_hat, math.log(2 / _delta(delta)) / m)
+
+
+
+# ---------------------------------------------------------------- the stochastic network
+
+
+def _linear_names(model: nn.Module) -> list[tuple[str, str]]:
+    """(weight name, bias name) of each nn.Linear of a Sequential MLP, in order."""
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model: expected an nn.Sequential of Linear and activation layers, "
+                        f"got {type(model).__name__}")
+    out = []
+    for name, module in model.named_children():
+        if isinstance(module, nn.Linear):
+            if module.bias is None:
+                raise ValueError(f"model: layer {name} has no bias (expected nn.Linear with bias)")
+            out.append((f"{name}.weight", f"{name}.bias"))
+        elif any(True for _ in module.parameters()):
+            raise ValueError(f"model: layer {name} ({type(module).__name__}) has parameters; "
+                             "expected only nn.Linear layers to carry them")
+    if not out:
+        raise ValueError("model: expected at least one nn.Linear layer")
+    return out
+
+
+def flatten(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """All entries of a dict of parameter tensors as one vector (in the dict's order)."""
+    return torch.cat([t.reshape(-1) for t in params.values()])
+
+
+def gibbs_logits(model: nn.Module, mean: dict[str, torch.Tensor], sigma: dict[str, torch.Tensor],
+                 x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Logits of a network drawn from Q = N(mean, diag σ²) afresh for *every* input row.
+
+    Exact in distribution (the local reparameterization of Kingma, Salimans & Welling
+    2015): for one input, the pre-activations of a layer given the previous layer's output
+    a are independent Gaussians with mean a μ_Wᵀ + μ_b and variance a² (σ_W²)ᵀ + σ_b²,
+    so they are drawn directly instead of the weights. Row i's logits are distributed as
+    f_w(x_i) with w ~ Q, independently across rows. Differentiable in mean and sigma.
+
+    Args:
+        model: an nn.Sequential of nn.Linear (with bias) and parameter-free activations;
+            only its structure is used.
+        mean, sigma: dicts parameter name → tensor shaped like the model's parameter.
+        x: inputs, shape (n, d_in).
+        gen: the generator the noise is drawn from.
+
+    Returns:
+        (n, d_out) logits.
+    """
+    names = dict(_linear_names(model))
+    a = x
+    for name, module in model.named_children():
+        if isinstance(module, nn.Linear):
+            w, b = f"{name}.weight", names[f"{name}.weight"]
+            mu = a @ mean[w].T + mean[b]  # (n, out)
+            var = (a * a) @ (sigma[w] ** 2).T + sigma[b] ** 2  # (n, out)
+            eps = torch.randn(mu.shape, generator=gen, dtype=mu.dtype, device=mu.device)
+            a = mu + var.sqrt() * eps
+        else:
+            a = module(a)
+    return a
+
+
+def gibbs_error(model: nn.Module, mean: dict, sigma: dict, x: torch.Tensor, y: torch.Tensor,
+                repeats: int = 1, seed: int = 0) -> float:
+    """Error of the stochastic classifier Q on (x, y), one fresh network per row and repeat.
+
+    The n · repeats indicators 1[argmax f_w(x_i) ≠ y_i] are independent Bernoulli variables
+    whose average has mean exactly the Gibbs error of Q on (x, y); returns that average.
+    """
+    repeats = check_positive_int("repeats", repeats)
+    gen = as_generator(seed)
+    wrong = 0
+    with torch.no_grad():
+        for _ in range(repeats):
+            wrong += int((gibbs_logits(model, mean, sigma, x, gen).argmax(-1) != y).sum())
+    return wrong / (repeats * len(y))
+
+
+def _log_j(log_lam: torch.Tensor, b: float, c: float) -> torch.Tensor:
+    """ln j = ln(b ln(c/λ)) for the continuous λ, clamped at j ≥ 1 (the first grid point)."""
+    return torch.log(torch.clamp(b * (math.log(c) - log_lam), min=1.0))
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A diagonal Gaussian posterior Q = N(mean, diag σ²) and the prior variance λ it chose.
+
+    Attributes:
+        mean, sigma: dicts parameter name → tensor (detached), as in ``model.named_parameters``.
+        lam: the continuous prior variance λ at the end of the optimization (before it is
+            rounded to the grid λ_j = c·exp(−j/b) by :func:`certify`).
+        objective: the surrogate bound, one value per recorded step.
+    """
+
+    mean: dict[str, torch.Tensor]
+    sigma: dict[str, torch.Tensor]
+    lam: float
+    objective: list[float]
+
+
+def optimize_posterior(model: nn.Module, x: torch.Tensor, y: torch.Tensor, w0: dict[str, torch.Tensor], *,
+                       steps: int, lr: float = 1e-3, batch_size: int | None = None,
+                       sigma_init: float = 1e-3, lam_init: float = 1e-3, delta: float = 0.025,
+                       b: float = 100.0, c: float = 0.1, record_every: int = 50,
+                       seed: int = 0) -> Posterior:
+    """Minimize Dziugaite & Roy's (2017, Sec. 3) surrogate of the PAC-Bayes bound.
+
+    Over the posterior mean w, the log standard deviations s = ln σ (one per weight) and
+    the log prior variance ln λ, with the prior P = N(w0, λ I) centred at the random
+    initialization, Adam minimizes
+
+        L̂(Q) / ln 2 + √(B_RE / 2),
+        B_RE = (KL(Q ‖ P) + 2 ln(b ln(c/λ)) + ln(π² m / (6δ))) / (m − 1),
+
+    where L̂(Q) is the cross-entropy of networks drawn from Q (one per example, by
+    :func:`gibbs_logits`; divided by ln 2 it bounds the 0–1 error for two classes) and
+    the square root is McAllester's form of the Langford–Seeger bound (Pinsker). The
+    posterior starts at the trained weights (``model``'s parameters), σ = ``sigma_init``,
+    λ = ``lam_init``. Everything here is a heuristic search for a good Q; the guarantee
+    comes from :func:`certify`, which evaluates the exact bound for the Q found.
+
+    Args:
+        model: a trained nn.Sequential MLP (see :func:`gibbs_logits`); left unchanged.
+        x, y: the m training examples, (m, d_in) and (m,) integer labels.
+        w0: the initialization, the prior's mean (dict like ``model.named_parameters``).
+        steps: Adam steps; batch_size: examples per step (``None``: all m).
+        lr: Adam's learning rate.
+        delta: the δ inside B_RE (as in :func:`dziugaite_roy_bound`).
+        b, c: the prior-variance grid λ_j = c·exp(−j/b).
+        record_every: steps between recorded values of the objective.
+        seed: seeds the minibatches and the noise.
+    """
+    names = [n for pair in _linear_names(model) for n in pair]
+    steps = check_positive_int("steps", steps)
+    lr, sigma_init, lam_init = (float(check_positive(k, v)) for k, v in
+                                (("lr", lr), ("sigma_init", sigma_init), ("lam_init", lam_init)))
+    b, c = float(check_positive("b", b)), float(check_positive("c", c))
+    delta = _delta(delta)
+    record_every = check_positive_int("record_every", record_every)
+    x = check_tensor("x", x, ndim=2, real=True)
+    y = check_tensor("y", y, shape=(len(x),))
+    m = len(x)
+    if m < 2:
+        raise ValueError(f"x: expected at least 2 training examples, got {m}")
+    if batch_size is not None:
+        batch_size = check_positive_int("batch_size", batch_size)
+    params = dict(model.named_parameters())
+    if set(w0) != set(names):
+        raise ValueError(f"w0: expected the parameters {names}, got {sorted(w0)}")
+    mean = {k: params[k].detach().clone().requires_grad_(True) for k in names}
+    log_sigma = {k: torch.full_like(mean[k], math.log(sigma_init), requires_grad=True) for k in names}
+    log_lam = torch.tensor(math.log(lam_init), dtype=mean[names[0]].dtype, requires_grad=True)
+    prior = flatten({k: w0[k].detach().to(mean[k].dtype) for k in names})
+    opt = torch.optim.Adam([*mean.values(), *log_sigma.values(), log_lam], lr=lr)
+    gen = as_generator(seed)
+    const = math.log(math.pi**2 * m / (6 * delta))
+    history = []
+    for step in range(steps):
+        idx = torch.randint(m, (batch_size,), generator=gen) if batch_size else slice(None)
+        sigma = {k: v.exp() for k, v in log_sigma.items()}
+        logits = gibbs_logits(model, mean, sigma, x[idx], gen)
+        risk = nn.functional.cross_entropy(logits, y[idx]) / math.log(2)
+        kl = gaussian_kl(flatten(mean), flatten(sigma), prior, log_lam.exp())
+        bre = (kl + 2 * _log_j(log_lam, b, c) + const) / (m - 1)
+        loss = risk + torch.sqrt(bre / 2)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % record_every == 0 or step == steps - 1:
+            history.append(float(loss.detach()))
+    return Posterior({k: v.detach() for k, v in mean.items()},
+                     {k: v.detach().exp() for k, v in log_sigma.items()}, float(log_lam.detach().exp()), history)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The bound of Dziugaite & Roy (2017) for a posterior, and its parts.
+
+    With probability ≥ 1 − δ − δ' over the training sample and the Monte-Carlo draws,
+    the stochastic classifier's error is at most ``bound``.
+
+    Attributes:
+        bound: kl⁻¹(q_hat_bound, B_RE(j)) with B_RE of :func:`dziugaite_roy_bound`.
+        j, lam: the grid point λ_j = c·exp(−j/b) used for the prior.
+        kl: KL(Q ‖ N(w0, λ_j I)) in nats.
+        s_hat: the Monte-Carlo estimate of Q's training error from n_draws indicators.
+        q_hat_bound: kl⁻¹(s_hat, ln(2/δ')/n_draws), an upper bound on Q's training error.
+        n_draws: number of independent (example, network) draws behind s_hat.
+        m: number of training examples; delta, delta_mc: δ and δ'.
+    """
+
+    bound: float
+    j: int
+    lam: float
+    kl: float
+    s_hat: float
+    q_hat_bound: float
+    n_draws: int
+    m: int
+    delta: float
+    delta_mc: float
+
+
+def certify(model: nn.Module, post: Posterior, w0: dict[str, torch.Tensor], x: torch.Tensor,
+            y: torch.Tensor, *, delta: float = 0.025, delta_mc: float = 0.01, repeats: int = 10,
+            b: float = 100.0, c: float = 0.1, seed: int = 0) -> Certificate:
+    """Evaluate the PAC-Bayes bound of Dziugaite & Roy (2017) for the posterior ``post``.
+
+    1. Round λ to the grid: j = b ln(c/λ) rounded down and up (j ≥ 1); the union bound
+       over all j (weights 6/(π² j²)) makes any data-dependent choice of j valid; the
+       smaller of the two bounds is kept.
+    2. Monte Carlo (Langford & Caruana 2002): draw a fresh network from Q for each of the
+       m training examples, ``repeats`` times (:func:`gibbs_error`). The N = m·repeats
+       indicators are independent, each in {0, 1}, and their mean is Q's training error
+       q̂_Q, so by Hoeffding's (1963) Theorem 1 in kl form, with probability ≥ 1 − δ',
+       q̂_Q ≤ kl⁻¹(ŝ, ln(2/δ')/N) (:func:`monte_carlo_bound`).
+    3. bound = kl⁻¹(that, B_RE(j)) (:func:`dziugaite_roy_bound`), valid with
+       probability ≥ 1 − δ − δ'.
+    """
+    names = [n for pair in _linear_names(model) for n in pair]
+    b, c = float(check_positive("b", b)), float(check_positive("c", c))
+    repeats = check_positive_int("repeats", repeats)
+    m = len(y)
+    s_hat = gibbs_error(model, post.mean, post.sigma, x, y, repeats=repeats, seed=seed)
+    n_draws = m * repeats
+    q_bound = monte_carlo_bound(s_hat, n_draws, delta_mc)
+    mu = flatten({k: post.mean[k] for k in names}).double()
+    sd = flatten({k: post.sigma[k] for k in names}).double()
+    prior = flatten({k: w0[k] for k in names}).double()
+    j_real = b * math.log(c / post.lam)
+    best = None
+    for j in sorted({max(1, math.floor(j_real)), max(1, math.ceil(j_real))}):
+        lam = c * math.exp(-j / b)
+        kl = float(gaussian_kl(mu, sd, prior, lam))
+        value = dziugaite_roy_bound(q_bound, kl, m, delta, j)
+        if best is None or value < best.bound:
+            best = Certificate(value, j, lam, kl, s_hat, q_bound, n_draws, m, float(delta), float(delta_mc))
+    return best
