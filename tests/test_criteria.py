@@ -225,3 +225,16 @@ def test_ratio_greater_is_a_significant_ratio_of_geometric_means():
         C.ratio_greater([1.0, -1.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="two samples"):
         C.ratio_greater([1.0], [1.0, 2.0])
+
+
+def test_learned_in_order_fails_on_a_shuffled_or_flat_order():
+    inf = float("inf")
+    assert C.learned_in_order([10.0, 40.0, 90.0]).ok
+    assert C.learned_in_order([10.0, 40.0, inf, inf]).ok  # the late ones not yet learned
+    v = C.learned_in_order([40.0, 10.0, 90.0])  # negative control: a shuffled order
+    assert not v.ok and v.measured == 1
+    assert not C.learned_in_order([10.0, 10.0, 10.0]).ok  # all at once: no order
+    assert not C.learned_in_order([10.0, inf, 40.0]).ok  # a higher one learned, a lower one not
+    assert not C.learned_in_order([10.0, inf, inf]).ok  # fewer than two learned
+    with pytest.raises(ValueError, match="steps"):
+        C.learned_in_order([1.0])

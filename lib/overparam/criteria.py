@@ -465,3 +465,22 @@ def ratio_greater(a, b, *, k: float = 3.0, name: str = "a / b") -> Verdict:
     se = math.sqrt(la.var(ddof=1) / la.size + lb.var(ddof=1) / lb.size)
     return Verdict(math.exp(d), d > k * se,
                    f"log({name}) > {_fmt(k)} s.e. = {_fmt(k * se)} (ratio > {_fmt(math.exp(k * se))})")
+
+
+def learned_in_order(steps, *, min_learned: int = 2) -> Verdict:
+    """Events listed in a predicted order happen in that order (e.g. frequencies learned
+    from low to high): the finite times strictly increase, and every event that never
+    happened (``inf``) comes after all that did.
+
+    ``measured`` is the number of consecutive pairs out of order (0 when in order); at
+    least ``min_learned`` events must have happened. Equal times, a shuffled order, or
+    nothing learned fail.
+    """
+    t = np.asarray(_as_array(steps), dtype=np.float64).ravel()
+    if t.size < 2 or np.isnan(t).any() or (t < 0).any():
+        raise ValueError(f"steps: expected at least two times >= 0 (inf for never), got {t.tolist()}")
+    m = int(_scalar("min_learned", min_learned))
+    finite = np.isfinite(t)
+    bad = int(np.sum(~(t[1:] > t[:-1]) & np.isfinite(t[1:])))  # a later event not strictly later
+    ok = bad == 0 and int(finite.sum()) >= m
+    return Verdict(float(bad), ok, f"times strictly increase along the order (never = last), ≥ {m} happen")
