@@ -177,3 +177,27 @@ def test_imp_controls_only_in_the_rounds_listed():
     for bad in ([0], [3], "all", [True]):
         with pytest.raises(ValueError, match="controls"):
             pruning.imp(make, [0], data, controls=bad, **kw)
+
+
+def test_masked_optimizer_schedule_matches_train_schedule():
+    # no mask entry pruned: the masked optimizer with a schedule must reproduce train()'s
+    # own schedule step for step; with offset k it continues the schedule from step k
+    data = _data()
+    f = lambda t: 1.0 / (1 + t)  # noqa: E731
+    a, b = op.models.mlp(40, 8, 1, 10, seed=4), op.models.mlp(40, 8, 1, 10, seed=4)
+    masks = [None] * len(list(a.parameters()))
+    opt = pruning.masked_optimizer(masks, "adam", schedule=f, lr=1e-2)
+    op.train.train(a, data, lr=1e-2, steps=6, optimizer=opt, progress=False)
+    op.train.train(b, data, lr=1e-2, steps=6, optimizer="adam", schedule=f, progress=False)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, atol=1e-12, rtol=1e-10)
+    c = op.models.mlp(40, 8, 1, 10, seed=4)
+    opt = pruning.masked_optimizer(masks, "sgd", schedule=f, offset=3, lr=0.1)
+    op.train.train(c, (data[0], data[1]), lr=0.1, steps=1, optimizer=opt, progress=False)
+    d = op.models.mlp(40, 8, 1, 10, seed=4)
+    op.train.train(d, (data[0], data[1]), lr=0.1 * f(3), steps=1, optimizer="sgd",
+                   progress=False)
+    for p, q in zip(c.parameters(), d.parameters()):
+        torch.testing.assert_close(p, q, atol=1e-12, rtol=1e-10)
+    with pytest.raises(TypeError, match="schedule"):
+        pruning.masked_optimizer(masks, "adam", schedule=0.5, lr=1e-2)

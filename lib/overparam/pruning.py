@@ -145,7 +145,8 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> nn.Module:
     return model
 
 
-def masked_optimizer(masks: list[torch.Tensor | None], optimizer: str = "adam",
+def masked_optimizer(masks: list[torch.Tensor | None], optimizer: str = "adam", *,
+                     schedule: Callable[[int], float] | None = None, offset: int = 0,
                      **kwargs) -> Callable[[list[torch.Tensor]], torch.optim.Optimizer]:
     """An optimizer factory ``params -> Optimizer`` that keeps pruned weights at exactly 0.0.
 
@@ -155,6 +156,10 @@ def masked_optimizer(masks: list[torch.Tensor | None], optimizer: str = "adam",
             :func:`overparam.ensemble.train_ensemble`): a bool tensor of the parameter's
             shape (stacked (E, ...) for an ensemble), or ``None`` for an unmasked one.
         optimizer: ``"sgd"``, ``"adam"`` or ``"adamw"``.
+        schedule: the learning rate of step t (t = 0, 1, ...) is ``lr · schedule(offset + t)``
+            (a pure function of the step, as in :func:`overparam.train.train`); ``None``: constant.
+        offset: steps already taken by the run this optimizer continues (a run resumed from
+            the rewinding point k uses ``offset=k``, so the schedule is not restarted).
         **kwargs: passed to the optimizer (``lr``, ``momentum``, ...).
 
     The optimizer multiplies each masked parameter by its mask when it is built and after
@@ -166,9 +171,18 @@ def masked_optimizer(masks: list[torch.Tensor | None], optimizer: str = "adam",
         raise TypeError(f"masks: expected a list of bool tensors or None, got {type(masks).__name__}")
     base = _OPTIMIZERS[optimizer]
 
+    if schedule is not None and not callable(schedule):
+        raise TypeError(f"schedule: expected a function step -> factor, got {type(schedule).__name__}")
+    check_positive_int("offset", offset, allow_zero=True)
+
     class Masked(base):  # type: ignore[valid-type, misc]
         @torch.no_grad()
         def step(self, closure=None):
+            if schedule is not None:
+                factor = float(schedule(offset + self._t))
+                for group in self.param_groups:
+                    group["lr"] = group["initial_lr"] * factor
+                self._t += 1
             out = super().step(closure)
             for p, m in pairs:
                 p.mul_(m)
@@ -184,6 +198,9 @@ def masked_optimizer(masks: list[torch.Tensor | None], optimizer: str = "adam",
                                  f"{tuple(p.shape)}")
         pairs[:] = [(p, m.to(p.dtype)) for p, m in zip(params, masks) if m is not None]
         opt = Masked(params, **kwargs)
+        opt._t = 0
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"]
         with torch.no_grad():
             for p, m in pairs:
                 p.mul_(m)
@@ -234,7 +251,7 @@ class ImpResult:
 def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, rounds: int,
         rate: float, steps: int, lr: float, optimizer: str = "adam", rewind_step: int = 0,
         scope: str = "global", controls: bool | Sequence[int] = True, reinit_offset: int = 10_000,
-        batch_size: int | None = None) -> ImpResult:
+        batch_size: int | None = None, schedule: Callable[[int], float] | None = None) -> ImpResult:
     """Iterative magnitude pruning with rewinding, all seeds (and controls) in one ensemble.
 
     Args:
@@ -257,6 +274,9 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         reinit_offset: the fresh initialization of seed s is ``make_model(s + reinit_offset)``.
         batch_size: ``None`` for full-batch training; else minibatches, the same draws for
             every member and round (:func:`overparam.ensemble.train_ensemble`, ``seed=0``).
+        schedule: learning-rate factor of step t = 0 .. steps − 1 of every run (e.g. a
+            cosine decay to 0 at ``steps``); runs that start at the rewinding point k
+            continue it from step k (:func:`masked_optimizer`). ``None``: constant.
     """
     import time
 
@@ -284,14 +304,14 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
     E = len(seeds)
     result = ImpResult()
 
-    def run(states, masks, n_steps):
+    def run(states, masks, n_steps, offset):
         """Train models with the given state dicts and masks together; (models, history)."""
         models = [make_model(seeds[0]) for _ in states]
         for m, s in zip(models, states):
             m.load_state_dict(s)
         names = [n for n, _ in models[0].named_parameters()]
         stacked = [torch.stack([mk[n] for mk in masks]) if n in masks[0] else None for n in names]
-        opt = masked_optimizer(stacked, optimizer, lr=lr)
+        opt = masked_optimizer(stacked, optimizer, schedule=schedule, offset=offset, lr=lr)
         return train_ensemble(models, data, lr=lr, steps=n_steps, optimizer=opt,
                               eval_every=n_steps, batch_size=batch_size)
 
@@ -305,10 +325,10 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
             for m in inits]
     states = [clone(m) for m in inits]
     if rewind_step > 0:
-        models, _ = run(states, full, rewind_step)
+        models, _ = run(states, full, rewind_step, 0)
         states = [clone(m) for m in models]
     rewound = states
-    models, hist = run(rewound, full, steps - rewind_step)
+    models, hist = run(rewound, full, steps - rewind_step, rewind_step)
     result.remaining.append(1.0)
     result.ticket.append(hist.test_acc[-1].clone())
     result.ticket_train.append(hist.train_acc[-1].clone())
@@ -329,7 +349,7 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
             rand = [random_masks(mk, seed=s + r * 7919) for mk, s in zip(masks, seeds)]
             states += fresh + list(rewound)
             all_masks += list(masks) + rand
-        trained, hist = run(states, all_masks, steps - rewind_step)
+        trained, hist = run(states, all_masks, steps - rewind_step, rewind_step)
         acc = hist.test_acc[-1]
         models = trained[:E]
         result.remaining.append(remaining(masks[0]))
