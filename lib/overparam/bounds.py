@@ -270,7 +270,7 @@ def optimize_posterior(model: nn.Module, x: torch.Tensor, y: torch.Tensor, w0: d
                        steps: int, lr: float = 1e-3, batch_size: int | None = None,
                        sigma_init: float = 1e-3, lam_init: float = 1e-3, delta: float = 0.025,
                        b: float = 100.0, c: float = 0.1, record_every: int = 50,
-                       seed: int = 0) -> Posterior:
+                       cosine: bool = True, seed: int = 0) -> Posterior:
     """Minimize Dziugaite & Roy's (2017, Sec. 3) surrogate of the PAC-Bayes bound.
 
     Over the posterior mean w, the log standard deviations s = ln σ (one per weight) and
@@ -292,7 +292,8 @@ def optimize_posterior(model: nn.Module, x: torch.Tensor, y: torch.Tensor, w0: d
         x, y: the m training examples, (m, d_in) and (m,) integer labels.
         w0: the initialization, the prior's mean (dict like ``model.named_parameters``).
         steps: Adam steps; batch_size: examples per step (``None``: all m).
-        lr: Adam's learning rate.
+        lr: Adam's learning rate; with ``cosine`` it decays as lr·(1 + cos(π t/steps))/2,
+            so the noisy single-draw gradients settle at the end.
         delta: the δ inside B_RE (as in :func:`dziugaite_roy_bound`).
         b, c: the prior-variance grid λ_j = c·exp(−j/b).
         record_every: steps between recorded values of the objective.
@@ -324,6 +325,9 @@ def optimize_posterior(model: nn.Module, x: torch.Tensor, y: torch.Tensor, w0: d
     const = math.log(math.pi**2 * m / (6 * delta))
     history = []
     for step in range(steps):
+        if cosine:
+            for group in opt.param_groups:
+                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
         idx = torch.randint(m, (batch_size,), generator=gen) if batch_size else slice(None)
         sigma = {k: v.exp() for k, v in log_sigma.items()}
         logits = gibbs_logits(model, mean, sigma, x[idx], gen)
