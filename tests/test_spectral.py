@@ -74,6 +74,7 @@ def test_predicted_step_matches_gradient_descent_on_the_kernel():
     pred = spectral.predicted_step(lam, lr, n)
     assert torch.equal(got, torch.ceil(pred))  # the first integer step past the crossing
     assert spectral.predicted_step(torch.tensor([0.0]), lr, n).isinf().all()
+    assert spectral.predicted_step(torch.tensor([1.0, -1e-16]), lr, n)[1].isinf()  # rounding
     with pytest.raises(ValueError, match="eigenvalues"):
         spectral.predicted_step(lam, 1e3, n)
 

@@ -161,13 +161,15 @@ def predicted_step(eigenvalues, lr: float, n: int, fraction: float = 0.5) -> tor
         fraction: in (0, 1).
 
     Returns:
-        Real-valued steps (inf where λ_k = 0), float64, the shape of ``eigenvalues``.
+        Real-valued steps (inf where λ_k = 0, or within 1e-12 of the largest |λ| of zero,
+        which is rounding), float64, the shape of ``eigenvalues``.
     """
     lam = torch.as_tensor(eigenvalues, dtype=torch.float64)
     check_positive("lr", lr)
     check_positive_int("n", n)
     if not isinstance(fraction, numbers.Real) or not 0 < fraction < 1:
         raise ValueError(f"fraction: expected a number in (0, 1), got {fraction!r}")
+    lam = torch.where(lam.abs() <= 1e-12 * lam.abs().max(), 0.0, lam)  # rounding: zero
     rate = lr * lam / n
     if (rate < 0).any() or (rate >= 1).any():
         raise ValueError(f"eigenvalues: expected 0 <= lr·λ/n < 1, got lr·λ/n in [{rate.min():.3g}, {rate.max():.3g}]")
