@@ -113,3 +113,7 @@ def test_certificate_terms_by_hand():
     other = 247 - cert.j  # the other neighbour of 123.4 gives a bound no smaller
     kl_o = float(bounds.gaussian_kl(flat(mean), flat(sigma), flat(w0), 0.1 * math.exp(-other / 100)))
     assert bounds.dziugaite_roy_bound(cert.q_hat_bound, kl_o, 300, 0.025, other) >= cert.bound
+    with pytest.raises(ValueError, match="w0"):
+        bounds.certify(model, post, {"0.weight": w0["0.weight"]}, x, y)
+    with pytest.raises(TypeError, match="post"):
+        bounds.certify(model, (mean, sigma), w0, x, y)

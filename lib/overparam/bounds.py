@@ -141,7 +141,10 @@ def dziugaite_roy_bound(q_hat: float, kl: float, n: int, delta: float, j: int) -
         kl(q̂ ‖ q) ≤ (KL(Q ‖ P_j) + 2 ln j + ln(π² n / (6 δ))) / (n − 1)
 
     (their bound, with 2 ln(b ln(c/λ_j)) = 2 ln j; the n − 1 and π²n/6δ as in their
-    eq. for the grid). Returns kl⁻¹ of the right-hand side at q̂.
+    eq. for the grid). The constants were checked against the authors' code
+    (github.com/gkdziugaite/pacbayes-opt, ``snn/core/network.py``:
+    (KL + ln(π² m/(6δ)) + 2 ln j)/(m − 1) with δ = 0.025, b = 100, c = 0.1, and
+    δ' = 0.01 for the Monte-Carlo step). Returns kl⁻¹ of the right-hand side at q̂.
     """
     q_hat = _prob("q_hat", q_hat)
     kl = float(check_positive("kl", kl, allow_zero=True))
@@ -156,9 +159,11 @@ def dziugaite_roy_bound(q_hat: float, kl: float, n: int, delta: float, j: int) -
 def monte_carlo_bound(s_hat: float, m: int, delta: float) -> float:
     """Upper bound on q̂_Q from the error ŝ of m networks drawn from Q (Langford & Caruana 2002).
 
-    ŝ is the average of the empirical errors of m networks drawn independently from Q,
-    each a number in [0, 1] with mean q̂_Q; the Chernoff bound in kl form gives, with
-    probability ≥ 1 − δ over the draws, kl(ŝ ‖ q̂_Q) ≤ ln(2/δ)/m, so
+    ŝ is the average of m independent numbers in [0, 1] whose means average to q̂_Q:
+    the training errors of m networks drawn from Q, or (as :func:`certify` uses it) the
+    0–1 errors of m (example, fresh network) pairs, each example equally often. The
+    Chernoff bound in kl form (Hoeffding 1963, Theorem 1, which allows unequal means)
+    gives, with probability ≥ 1 − δ over the draws, kl(ŝ ‖ q̂_Q) ≤ ln(2/δ)/m, so
     q̂_Q ≤ kl⁻¹(ŝ, ln(2/δ)/m). Combine with a PAC-Bayes bound at δ' (total δ + δ').
     """
     s_hat = _prob("s_hat", s_hat)
@@ -390,6 +395,10 @@ def certify(model: nn.Module, post: Posterior, w0: dict[str, torch.Tensor], x: t
        probability ≥ 1 − δ − δ'.
     """
     names = [n for pair in _linear_names(model) for n in pair]
+    if not isinstance(post, Posterior):
+        raise TypeError(f"post: expected a Posterior (from optimize_posterior), got {type(post).__name__}")
+    if set(w0) != set(names):
+        raise ValueError(f"w0: expected the parameters {names}, got {sorted(w0)}")
     b, c = float(check_positive("b", b)), float(check_positive("c", c))
     repeats = check_positive_int("repeats", repeats)
     m = len(y)
