@@ -130,3 +130,62 @@ def test_one_learning_rate_per_member_errors():
         op.ensemble.train_ensemble(models, _data(), lr=[0.1, 0.2], steps=1, optimizer="adam")
     with pytest.raises(ValueError, match="lr"):
         op.ensemble.train_ensemble(models, _data(), lr=[0.1, -1.0], steps=1, optimizer="sgd")
+
+
+@pytest.mark.parametrize("path", ["fused", "vmap", "loop"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_independent_orders_match_separate_training(path, loss):
+    """orders='independent': member e trains exactly like train(..., seed=seed + e) alone."""
+    data, seeds, lrs = _data(), [0, 1, 2], [1e-2, 3e-2, 1e-2]
+    models = [op.models.mlp(40, 9, 2, 10, seed=s).double() for s in seeds]
+    models, hist = op.ensemble.train_ensemble(
+        models, data, lr=lrs, steps=12, optimizer="sgd", momentum=0.9, loss=loss,
+        batch_size=32, seed=5, orders="independent", eval_every=6, path=path)
+    for e, s in enumerate(seeds):
+        ref = op.models.mlp(40, 9, 2, 10, seed=s).double()
+        ref_hist = op.train.train(ref, data, lr=lrs[e], steps=12, optimizer="sgd",
+                                  momentum=0.9, loss=loss, batch_size=32, seed=5 + e,
+                                  eval_every=6, progress=False, device="cpu")
+        for p, q in zip(models[e].parameters(), ref.parameters()):
+            assert torch.allclose(p, q, rtol=0, atol=1e-12)
+        got = torch.stack(hist.test_loss)[:, e]
+        assert torch.allclose(got, torch.tensor(ref_hist.test_loss, dtype=torch.float64), atol=1e-12)
+        assert torch.stack(hist.train_acc)[:, e].tolist() == ref_hist.train_acc
+
+
+def test_independent_orders_differ_from_shared():
+    """Negative control: two identical members end equal with shared orders, not with
+    independent ones; full batch ignores ``orders``; a bad option is named."""
+    data = _data()
+    for orders, same in (("shared", True), ("independent", False)):
+        models = [op.models.mlp(40, 9, 1, 10, seed=0).double() for _ in range(2)]
+        models, _ = op.ensemble.train_ensemble(models, data, lr=0.1, steps=8, optimizer="sgd",
+                                               batch_size=16, orders=orders)
+        gap = (models[0][0].weight - models[1][0].weight).abs().max().item()
+        assert (gap < 1e-12) if same else (gap > 1e-3)  # rounding only, or different batches
+    models = [op.models.mlp(40, 9, 1, 10, seed=0).double() for _ in range(2)]
+    models, _ = op.ensemble.train_ensemble(models, data, lr=0.1, steps=3, optimizer="sgd",
+                                           orders="independent")
+    assert (models[0][0].weight - models[1][0].weight).abs().max() < 1e-12
+    with pytest.raises(ValueError, match="orders"):
+        op.ensemble.train_ensemble(models, data, lr=0.1, steps=1, orders="random")
+
+
+def test_independent_orders_hand_case():
+    """Two linear members, n = 4, B = 2, mse ½(w·x + b − 1)², zero init, η = 1: one step
+    gives b = 1 and w = mean of the member's own batch (its randperm's first two rows)."""
+    x = torch.arange(8, dtype=torch.float64).reshape(4, 2)
+    y = torch.ones(4, 1, dtype=torch.float64)
+    models = [torch.nn.Linear(2, 1).double() for _ in range(2)]
+    for m in models:
+        torch.nn.init.zeros_(m.weight), torch.nn.init.zeros_(m.bias)
+    models, _ = op.ensemble.train_ensemble(models, (x, y), lr=1.0, steps=1, loss="mse",
+                                           optimizer="sgd", batch_size=2, seed=3,
+                                           orders="independent", path="vmap")
+    firsts = []
+    for e, m in enumerate(models):
+        idx = torch.randperm(4, generator=torch.Generator().manual_seed(3 + e))[:2]
+        firsts.append(set(idx.tolist()))
+        assert m.bias.item() == 1.0
+        assert torch.allclose(m.weight.flatten(), x[idx].mean(0), rtol=0, atol=1e-15)
+    assert firsts[0] != firsts[1]  # the two seeds' first batches differ (else the test is moot)

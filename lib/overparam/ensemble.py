@@ -109,12 +109,18 @@ def fused_forward(layers, params: dict[str, torch.Tensor], x: torch.Tensor) -> t
     units at once, (E·w, B) → viewed (E, w, B). Later layers are batched products
     W_e (E, out, in) @ h (E, in, B), so every operand stays contiguous (no copies) in
     the forward and the backward pass. ``layers`` as returned by ``_linear_layers``.
+    ``x`` may also be (E, B, d), one batch per member; the first layer is then a batched
+    product too.
     """
     (name, act), *rest = layers
     W, b = params[f"{name}.weight"], params[f"{name}.bias"]
     E, w, d = W.shape
-    h = torch.addmm(b.reshape(E * w, 1), W.reshape(E * w, d), x.T)  # (E·w, B)
-    h = (act(h) if act is not None else h).view(E, w, -1)  # (E, w, B)
+    if x.ndim == 3:  # one batch per member, x (E, B, d): a batched product
+        h = torch.baddbmm(b.unsqueeze(-1), W, x.transpose(1, 2))  # (E, w, B)
+        h = act(h) if act is not None else h
+    else:
+        h = torch.addmm(b.reshape(E * w, 1), W.reshape(E * w, d), x.T)  # (E·w, B)
+        h = (act(h) if act is not None else h).view(E, w, -1)  # (E, w, B)
     for name, act in rest:
         W, b = params[f"{name}.weight"], params[f"{name}.bias"]
         h = torch.baddbmm(b.unsqueeze(-1), W, h)  # (E, out, B)
@@ -150,6 +156,7 @@ def train_ensemble(
     weight_decay: float = 0.0,
     batch_size: int | None = None,
     seed: int = 0,
+    orders: str = "shared",
     eval_every: int | None = None,
     path: str = "auto",
     on_divergence: str = "raise",
@@ -172,6 +179,12 @@ def train_ensemble(
             :func:`overparam.train.train` draws them from ``seed`` (every member sees the
             same batches, so member e reproduces ``train(models[e], ..., seed=seed)``).
         seed: seeds the minibatch order (unused when full-batch).
+        orders: ``"shared"`` (default): every member sees the same minibatches, drawn from
+            ``seed``; ``"independent"``: member e draws its own minibatch order exactly as
+            ``train(models[e], ..., seed=seed + e)`` would, so a seed sweep samples the
+            batch-order noise too. The E orders are kept as one (E, n) index tensor and each
+            step gathers the (E, B) batches in one indexing op; the first layer then becomes
+            a batched product (E, w, d) @ (E, d, B) instead of one shared matrix product.
         eval_every: evaluate every this many steps (and at step 0 and the end); default
             about 50 evaluations.
         path: how the members are computed, all giving the same numbers up to float
@@ -190,6 +203,7 @@ def train_ensemble(
     if not isinstance(models, (list, tuple)) or not all(isinstance(m, nn.Module) for m in models):
         raise TypeError(f"models: expected a list of nn.Module, got {type(models).__name__}")
     check_option("on_divergence", on_divergence, ("raise", "stop"))
+    check_option("orders", orders, ("shared", "independent"))
     seed = check_seed("seed", seed)
     device = check_device("device", device)
     check_positive_int("steps", steps, allow_zero=True)
@@ -219,14 +233,14 @@ def train_ensemble(
         check_positive_int("batch_size", batch_size)
         if batch_size > n:
             raise ValueError(f"batch_size: expected at most the {n} training examples, got {batch_size}")
+    independent = orders == "independent" and batch_size is not None
     if path == "loop":
-        if lr_members is not None:
-            return _train_loop_lrs(models, data, lrs=lr_members, steps=steps, loss=loss,
-                                   momentum=momentum, batch_size=batch_size, seed=seed,
+        seeds = [seed + e if independent else seed for e in range(len(models))]
+        lrs = lr_members if lr_members is not None else [lr] * len(models)
+        return _train_loop_members(models, data, lrs=lrs, seeds=seeds, steps=steps, loss=loss,
+                                   optimizer=optimizer, momentum=momentum,
+                                   weight_decay=weight_decay, batch_size=batch_size,
                                    eval_every=eval_every, on_divergence=on_divergence, device=dev)
-        return _train_loop(models, data, lr=lr, steps=steps, loss=loss, optimizer=optimizer,
-                           momentum=momentum, weight_decay=weight_decay, batch_size=batch_size,
-                           seed=seed, eval_every=eval_every, on_divergence=on_divergence, device=dev)
     for m in models:
         m.to(dev)
     base, params, buffers = stack(models)
@@ -259,31 +273,47 @@ def train_ensemble(
             history.test_loss.append(members_loss(outs, test[1]).double().cpu())
             history.test_acc.append(_accuracy(outs, test[1]).cpu())
 
+    def member_outputs(xb: torch.Tensor) -> torch.Tensor:  # xb (E, B, d) → (E, B, d_out)
+        if fused:
+            return fused_forward(layers, params, xb).transpose(1, 2)
+        return vmap(lambda p, b, xe: functional_call(base, (p, b), (xe,)))(params, buffers, xb)
+
     def total_loss(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        """Σ_e mean_i ℓ(e, i), computed as E × (mean over all E·B rows): one loss call."""
+        """Σ_e mean_i ℓ(e, i), computed as E × (mean over all E·B rows): one loss call.
+
+        ``xb`` (B, d) shared by all members, or (E, B, d) with ``yb`` (E, B, ...): one
+        batch per member (``orders="independent"``)."""
+        per_member = independent
         if fused and loss == "cross_entropy":
             logits = fused_forward(layers, params, xb)  # (E, K, B): classes on dim 1
-            return F.cross_entropy(logits, yb.expand(E, -1)) * E
-        outs = outputs(xb)
-        y_all = yb.repeat(E, *([1] * (yb.ndim - 1)))  # (E·B, ...): the targets once per member
+            return F.cross_entropy(logits, yb if per_member else yb.expand(E, -1)) * E
+        outs = member_outputs(xb) if per_member else outputs(xb)
+        y_all = (yb.reshape(-1, *yb.shape[2:]) if per_member
+                 else yb.repeat(E, *([1] * (yb.ndim - 1))))  # (E·B, ...): each member's targets
         return loss_value(outs.reshape(-1, outs.shape[-1]), y_all, loss) * E
 
-    gen = as_generator(seed)
+    gens = [as_generator(seed + e) for e in range(E)] if independent else [as_generator(seed)]
     order, cursor = None, n
     record(0)
     for step in range(1, steps + 1):
         if batch_size is None:
             xb, yb = x, y
         else:  # the same draws as overparam.train.train
-            if cursor + batch_size > n:
-                order, cursor = torch.randperm(n, generator=gen).to(dev), 0
-            idx = order[cursor:cursor + batch_size]
+            if cursor + batch_size > n:  # one permutation per generator: (1 or E, n)
+                order = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
+                cursor = 0
+            idx = order[:, cursor:cursor + batch_size]  # (1 or E, B)
             cursor += batch_size
-            xb, yb = x[idx], y[idx]
+            if not independent:
+                idx = idx[0]
+            xb, yb = x[idx], y[idx]  # (B, d) shared, or (E, B, d): all members in one gather
         value = total_loss(xb, yb)
         if not torch.isfinite(value):
             with torch.no_grad():
-                bad = (~torch.isfinite(members_loss(outputs(xb), yb))).nonzero().flatten().tolist()
+                outs = member_outputs(xb) if independent else outputs(xb)
+                per = (vmap(loss_value, in_dims=(0, 0, None))(outs, yb, loss) if independent
+                       else members_loss(outs, yb))
+                bad = (~torch.isfinite(per)).nonzero().flatten().tolist()
             if step == 1:  # no update yet: the models or the data, not the learning rate
                 raise ValueError(f"models: the training loss of members {bad} is not finite before any "
                                  "update; check their parameters and the data's scale")
@@ -304,9 +334,10 @@ def train_ensemble(
     return unstack(models, {k: v.detach() for k, v in params.items()}), history
 
 
-def _train_loop_lrs(models, data, *, lrs, device, **kw) -> tuple[list[nn.Module], EnsembleHistory]:
-    """The ``"loop"`` path with one learning rate per member."""
-    parts = [_train_loop([m], data, lr=lr, device=device, **kw)[1] for m, lr in zip(models, lrs)]
+def _train_loop_members(models, data, *, lrs, seeds, device, **kw) -> tuple[list[nn.Module], EnsembleHistory]:
+    """The ``"loop"`` path: member e trained alone with its own η_e and minibatch seed."""
+    parts = [_train_loop([m], data, lr=lr, seed=s, device=device, **kw)[1]
+             for m, lr, s in zip(models, lrs, seeds)]
     length = min(len(h.step) for h in parts)
     stops = [h.diverged_at for h in parts if h.diverged_at is not None]
     history = EnsembleHistory(step=parts[0].step[:length], diverged_at=min(stops) if stops else None)
