@@ -143,3 +143,24 @@ def test_teacher_regression():
         data.teacher_regression(5, 5, lam, torch.ones(2))
     with pytest.raises(ValueError, match="noise"):
         data.teacher_regression(5, 5, lam, w_star, noise=-1.0)
+
+
+def test_mnist1d_cache_returns_the_generated_set(tmp_path, monkeypatch):
+    from overparam import data as d
+
+    monkeypatch.setenv("OVERPARAM_DATA", str(tmp_path))
+    first = d.mnist1d(n_train=30, n_test=10, seed=3)
+    files = list((tmp_path / "mnist1d").glob("*.npz"))
+    assert len(files) == 1 and "n40-seed3" in files[0].name
+    d._mnist1d_arrays.cache_clear()  # the in-process cache: read the file this time
+    again = d.mnist1d(n_train=30, n_test=10, seed=3)  # from the file
+    for a, b in zip(first, again):
+        assert torch.equal(a, b)
+    x, y = d._mnist1d_generate(40, 3)  # an independent run of the generator
+    assert np.array_equal(x[:30], first.x_train.numpy()) and np.array_equal(y[30:], first.y_test.numpy())
+    files[0].write_bytes(b"not an npz")  # a broken file is made again
+    d._mnist1d_arrays.cache_clear()
+    for a, b in zip(first, d.mnist1d(n_train=30, n_test=10, seed=3)):
+        assert torch.equal(a, b)
+    monkeypatch.setenv("OVERPARAM_DATA", "off")
+    assert d._mnist1d_cache_file(40, 3) is None

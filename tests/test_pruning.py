@@ -179,6 +179,20 @@ def test_imp_controls_only_in_the_rounds_listed():
             pruning.imp(make, [0], data, controls=bad, **kw)
 
 
+def test_imp_without_the_random_mask_control():
+    data = _data()
+    kw = dict(rounds=1, rate=0.5, steps=5, lr=1e-2, controls=True)
+    make = lambda s: op.models.mlp(40, 8, 1, 10, seed=s)  # noqa: E731
+    both = pruning.imp(make, [0, 1], data, **kw)
+    reinit_only = pruning.imp(make, [0, 1], data, random_control=False, **kw)
+    assert reinit_only.random[1] is None and reinit_only.reinit[1].shape == (2,)
+    torch.testing.assert_close(reinit_only.reinit[1], both.reinit[1])
+    for a, b in zip(reinit_only.ticket, both.ticket):
+        torch.testing.assert_close(a, b)
+    with pytest.raises(TypeError, match="random_control"):
+        pruning.imp(make, [0], data, random_control="no", **kw)
+
+
 def test_masked_optimizer_schedule_matches_train_schedule():
     # no mask entry pruned: the masked optimizer with a schedule must reproduce train()'s
     # own schedule step for step; with offset k it continues the schedule from step k

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from overparam._check import as_generator, check_fraction, check_option, check_positive, check_positive_int
+from overparam._check import as_generator, check_bool, check_fraction, check_option, check_positive, check_positive_int
 
 __all__ = ["ImpResult", "apply_masks", "imp", "magnitude_masks", "masked_optimizer",
            "prunable", "random_masks", "remaining", "train_masked"]
@@ -251,7 +251,8 @@ class ImpResult:
 def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, rounds: int,
         rate: float, steps: int, lr: float, optimizer: str = "adam", rewind_step: int = 0,
         scope: str = "global", controls: bool | Sequence[int] = True, reinit_offset: int = 10_000,
-        batch_size: int | None = None, schedule: Callable[[int], float] | None = None) -> ImpResult:
+        batch_size: int | None = None, schedule: Callable[[int], float] | None = None,
+        random_control: bool = True) -> ImpResult:
     """Iterative magnitude pruning with rewinding, all seeds (and controls) in one ensemble.
 
     Args:
@@ -277,6 +278,8 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         schedule: learning-rate factor of step t = 0 .. steps − 1 of every run (e.g. a
             cosine decay to 0 at ``steps``); runs that start at the rewinding point k
             continue it from step k (:func:`masked_optimizer`). ``None``: constant.
+        random_control: with the controls, also train the random-mask control (``False``:
+            only the random re-initialization; ``random`` is then None in every round).
     """
     import time
 
@@ -301,6 +304,7 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         control_rounds = set(controls)
     else:
         raise ValueError(f"controls: expected a bool or a list of rounds in 1..{rounds}, got {controls!r}")
+    check_bool("random_control", random_control)
     E = len(seeds)
     result = ImpResult()
 
@@ -345,10 +349,14 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         masks = [magnitude_masks(m, sparsity, scope, masks=mk) for m, mk in zip(models, masks)]
         states, all_masks = list(rewound), list(masks)
         ctrl = r in control_rounds
+        with_random = ctrl and random_control
         if ctrl:
+            states += fresh
+            all_masks += list(masks)
+        if with_random:
             rand = [random_masks(mk, seed=s + r * 7919) for mk, s in zip(masks, seeds)]
-            states += fresh + list(rewound)
-            all_masks += list(masks) + rand
+            states += list(rewound)
+            all_masks += rand
         trained, hist = run(states, all_masks, steps - rewind_step, rewind_step)
         acc = hist.test_acc[-1]
         models = trained[:E]
@@ -356,7 +364,7 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         result.ticket.append(acc[:E].clone())
         result.ticket_train.append(hist.train_acc[-1][:E].clone())
         result.reinit.append(acc[E:2 * E].clone() if ctrl else None)
-        result.random.append(acc[2 * E:].clone() if ctrl else None)
+        result.random.append(acc[2 * E:].clone() if with_random else None)
         result.masks.append(masks)
         result.seconds.append(time.perf_counter() - t0)
         result.cpu_seconds.append(time.process_time() - c0)
