@@ -59,3 +59,16 @@ def test_log_ticks_rejects_bad_values():
     with pytest.raises(ValueError, match="axis"):
         plotting.log_ticks(axes[0, 0], [1, 10], axis="z")
     plt.close(fig)
+
+
+def test_log_ticks_drops_labels_that_would_collide():
+    fig, axes = plotting.figure(ncols=3, height=2.5)  # narrow panels: not all eight fit
+    widths = [32, 64, 128, 256, 512, 1024, 2048, 4096]
+    ax = axes[0, 0]
+    ax.plot(widths, range(8))
+    ax.set(xscale="log")
+    plotting.log_ticks(ax, widths)
+    shown = [float(t.get_text()) for t in ax.get_xticklabels() if t.get_text()]
+    assert shown[0] == 32 and shown[-1] == 4096 and 2 <= len(shown) < len(widths)
+    assert plotting.overlapping_labels(fig) == []
+    plt.close(fig)

@@ -91,9 +91,30 @@ def log_ticks(ax, values, axis: str = "x", fmt: str = "{:g}") -> None:
     if not values or any(not math.isfinite(v) or v <= 0 for v in values):
         raise ValueError(f"values: expected positive finite tick positions, got {values}")
     which = ax.xaxis if axis == "x" else ax.yaxis
-    which.set_major_locator(mpl.ticker.FixedLocator(values))
-    which.set_major_formatter(mpl.ticker.FixedFormatter([fmt.format(v) for v in values]))
     which.set_minor_formatter(mpl.ticker.NullFormatter())
+    values = sorted(values)
+    while True:  # drop labels that would be printed over their neighbour (keep the ends)
+        which.set_major_locator(mpl.ticker.FixedLocator(values))
+        which.set_major_formatter(mpl.ticker.FixedFormatter([fmt.format(v) for v in values]))
+        clash = _first_clash(ax, which)
+        if clash is None or len(values) <= 2:
+            return
+        i = clash + 1 if clash + 1 < len(values) - 1 else clash
+        values.pop(i)
+
+
+def _first_clash(ax, axis) -> int | None:
+    """Index i of the first major tick whose label overlaps the next one's, as drawn."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    lo, hi = sorted(axis.get_view_interval())
+    ticks = [t for t in axis.get_major_ticks() if lo <= t.get_loc() <= hi and t.label1.get_text()]
+    boxes = [t.label1.get_window_extent(renderer) for t in ticks]
+    for i, (a, b) in enumerate(zip(boxes, boxes[1:])):
+        if a.overlaps(b):
+            return i
+    return None
 
 
 def overlapping_labels(fig) -> list[tuple[str, str]]:
