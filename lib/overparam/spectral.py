@@ -161,7 +161,7 @@ def predicted_step(eigenvalues, lr: float, n: int, fraction: float = 0.5) -> tor
         fraction: in (0, 1).
 
     Returns:
-        Real-valued steps (inf where λ_k = 0, or within 1e-12 of the largest |λ| of zero,
+        Real-valued steps (inf where λ_k = 0, or within 1e-12 of the largest ``|λ|`` of zero,
         which is rounding), float64, the shape of ``eigenvalues``.
     """
     lam = torch.as_tensor(eigenvalues, dtype=torch.float64)
