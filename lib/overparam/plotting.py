@@ -103,18 +103,33 @@ def log_ticks(ax, values, axis: str = "x", fmt: str = "{:g}") -> None:
         values.pop(i)
 
 
+def _drawn_labels(axis, renderer, minor: bool = True) -> list[tuple[str, object]]:
+    """(text, bounding box) of the tick labels drawn inside the axis's view, in axis order."""
+    lo, hi = sorted(axis.get_view_interval())
+    ticks = axis.get_major_ticks() + (axis.get_minor_ticks() if minor else [])
+    labels = []
+    for tick in ticks:
+        label = tick.label1
+        if not (label.get_visible() and label.get_text().strip()):
+            continue
+        if not lo - 1e-12 * abs(lo) <= tick.get_loc() <= hi + 1e-12 * abs(hi):
+            continue
+        labels.append((label.get_text(), label.get_window_extent(renderer)))
+    along = 0 if axis.axis_name == "x" else 1
+    labels.sort(key=lambda item: (item[1].x0, item[1].y0)[along])
+    return labels
+
+
+def _clashes(labels) -> list[int]:
+    """Indices i at which label i overlaps label i + 1."""
+    return [i for i, ((_, a), (_, b)) in enumerate(zip(labels, labels[1:])) if a.overlaps(b)]
+
+
 def _first_clash(ax, axis) -> int | None:
     """Index i of the first major tick whose label overlaps the next one's, as drawn."""
-    fig = ax.figure
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    lo, hi = sorted(axis.get_view_interval())
-    ticks = [t for t in axis.get_major_ticks() if lo <= t.get_loc() <= hi and t.label1.get_text()]
-    boxes = [t.label1.get_window_extent(renderer) for t in ticks]
-    for i, (a, b) in enumerate(zip(boxes, boxes[1:])):
-        if a.overlaps(b):
-            return i
-    return None
+    ax.figure.canvas.draw()
+    clashes = _clashes(_drawn_labels(axis, ax.figure.canvas.get_renderer(), minor=False))
+    return clashes[0] if clashes else None
 
 
 def overlapping_labels(fig) -> list[tuple[str, str]]:
@@ -125,24 +140,12 @@ def overlapping_labels(fig) -> list[tuple[str, str]]:
     """
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    clashes = []
+    pairs = []
     for ax in fig.axes:
-        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
-            lo, hi = sorted(axis.get_view_interval())
-            boxes = []
-            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
-                label = tick.label1
-                if not (label.get_visible() and label.get_text().strip()):
-                    continue
-                if not lo - 1e-12 * abs(lo) <= tick.get_loc() <= hi + 1e-12 * abs(hi):
-                    continue
-                boxes.append((label.get_text(), label.get_window_extent(renderer)))
-            key = 0 if name == "x" else 1
-            boxes.sort(key=lambda b: (b[1].x0, b[1].y0)[key])
-            for (t1, b1), (t2, b2) in zip(boxes, boxes[1:]):
-                if b1.overlaps(b2):
-                    clashes.append((t1, t2))
-    return clashes
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = _drawn_labels(axis, renderer)
+            pairs += [(labels[i][0], labels[i + 1][0]) for i in _clashes(labels)]
+    return pairs
 
 
 def _in_book_build() -> bool:
