@@ -109,3 +109,41 @@ def test_bad_arguments():
         SAM([w], torch.optim.SGD, rho=-1.0, lr=0.1)
     with pytest.raises(ValueError, match="closure"):
         SAM([w], torch.optim.SGD, lr=0.1).step()
+
+
+def _quadratic(A):
+    return lambda p: 0.5 * p["w"] @ A @ p["w"]
+
+
+def test_worst_case_increase_at_a_minimum_is_half_rho2_lambda_max():
+    # At θ = 0 of ½ θᵀAθ the gradient vanishes: the ascent starts at random and becomes
+    # power iteration; the maximum over ‖ε‖ ≤ ρ is ½ ρ² λ_max = ½ · 0.04 · 9.
+    A = torch.diag(torch.tensor([1.0, 4.0, 9.0], dtype=torch.float64))
+    params = {"w": torch.zeros(3, dtype=torch.float64)}
+    got = op.sam.worst_case_increase(_quadratic(A), params, rho=0.2, steps=80)
+    assert got == pytest.approx(0.5 * 0.04 * 9.0, rel=1e-6)
+    first = op.sam.worst_case_increase(_quadratic(A), params, rho=0.2, steps=0)
+    assert first < got  # a random direction alone is not the maximum
+
+
+def test_worst_case_increase_matches_brute_force_on_the_circle():
+    A = torch.diag(torch.tensor([1.0, 4.0], dtype=torch.float64))
+    theta = torch.tensor([1.0, 0.2], dtype=torch.float64)
+    rho, f = 0.5, _quadratic(A)
+    t = torch.linspace(0, 2 * torch.pi, 200_001, dtype=torch.float64)
+    eps = rho * torch.stack([t.cos(), t.sin()], 1)
+    brute = (0.5 * ((theta + eps) @ A * (theta + eps)).sum(1) - f({"w": theta})).max()
+    got = op.sam.worst_case_increase(f, {"w": theta}, rho=rho, steps=60)
+    assert got == pytest.approx(brute.item(), rel=1e-8)
+
+
+def test_worst_case_increase_of_a_flat_loss_is_zero_and_bad_input_is_named():
+    params = {"w": torch.ones(4, dtype=torch.float64)}
+    flat = lambda p: (0 * p["w"]).sum() + 3.0  # noqa: E731
+    assert op.sam.worst_case_increase(flat, params, rho=0.1) == 0.0
+    with pytest.raises(ValueError, match="rho"):
+        op.sam.worst_case_increase(flat, params, rho=0.0)
+    with pytest.raises(ValueError, match="steps"):
+        op.sam.worst_case_increase(flat, params, rho=0.1, steps=-1)
+    with pytest.raises(TypeError, match="params"):
+        op.sam.worst_case_increase(flat, {}, rho=0.1)

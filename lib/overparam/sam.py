@@ -20,6 +20,7 @@ set ``requires_closure``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -119,3 +120,58 @@ def _restore(model, saved) -> None:
     with torch.no_grad():
         for buf, value in saved:
             buf.copy_(value)
+
+
+def worst_case_increase(f: Callable[[dict], torch.Tensor], params: dict[str, torch.Tensor],
+                        rho: float, steps: int = 20, seed: int = 0) -> float:
+    """SAM's own sharpness: ``max_{‖ε‖ ≤ ρ} L(θ + ε) − L(θ)``, by projected gradient ascent.
+
+    The quantity SAM minimizes beside the loss (Foret et al. 2021, eq. 1: the "sharpness"
+    term). The ascent starts at SAM's first-order maximizer ``ε₀ = ρ g / ‖g‖`` (a random
+    direction from ``seed`` where ``g = ∇L(θ) = 0``) and takes ``steps`` normalized steps
+    ``ε ← ρ (ε + ρ ĝ) / ‖ε + ρ ĝ‖`` with ``ĝ = ∇L(θ + ε) / ‖∇L(θ + ε)‖``, keeping the
+    largest loss seen; on a quadratic ``½ εᵀAε`` at its minimum this is power iteration and
+    tends to ``½ ρ² λ_max(A)``. Ascent finds a lower bound on the maximum (a local one).
+
+    Args:
+        f, params: the loss as a pure function of the parameters and the point θ, as
+            returned by :func:`overparam.hessian.loss_fn`.
+        rho: the radius ρ > 0 of the ball (Euclidean, over all parameters together).
+        steps: ascent steps after the first-order point (0: SAM's first-order estimate).
+        seed: for the random start where the gradient vanishes.
+
+    Returns:
+        The largest ``L(θ + ε) − L(θ)`` found with ``‖ε‖ = ρ``.
+    """
+    check_positive("rho", rho)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps: expected an int ≥ 0, got {steps!r}")
+    if not isinstance(params, dict) or not params:
+        raise TypeError("params: expected a non-empty dict name -> tensor (hessian.loss_fn)")
+    theta = {k: v.detach() for k, v in params.items()}
+
+    def grad_at(eps):
+        point = {k: (theta[k] + eps[k]).requires_grad_(True) for k in theta}
+        loss = f(point)
+        grads = torch.autograd.grad(loss, list(point.values()))
+        return loss.detach(), dict(zip(theta, grads))
+
+    def scaled(d, r):
+        norm = torch.sqrt(sum((v * v).sum() for v in d.values()))
+        return {k: v * (r / norm) for k, v in d.items()}, norm
+
+    base, g = grad_at({k: torch.zeros_like(v) for k, v in theta.items()})
+    eps, norm = scaled(g, rho)
+    if not torch.isfinite(norm) or norm == 0:
+        gen = torch.Generator().manual_seed(seed)
+        eps, _ = scaled({k: torch.randn(v.shape, generator=gen, dtype=v.dtype).to(v.device)
+                         for k, v in theta.items()}, rho)
+    best = -math.inf
+    for _ in range(steps + 1):
+        loss, g = grad_at(eps)
+        best = max(best, (loss - base).item())
+        ghat, gnorm = scaled(g, rho)
+        if gnorm == 0 or not torch.isfinite(gnorm):
+            break
+        eps, _ = scaled({k: eps[k] + ghat[k] for k in eps}, rho)
+    return best
