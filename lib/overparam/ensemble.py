@@ -160,6 +160,7 @@ def train_ensemble(
     eval_every: int | None = None,
     path: str = "auto",
     on_divergence: str = "raise",
+    sam_rho: float = 0.0,
     device: torch.device | str | None = None,
 ) -> tuple[list[nn.Module], EnsembleHistory]:
     """Full-batch training of E models of one architecture together; returns (models, history).
@@ -199,6 +200,11 @@ def train_ensemble(
             whose loss is not finite, or ``"stop"`` every member there and record
             ``history.diverged_at`` (on the ``"loop"`` path: the first member's divergence
             step, the histories cut to the shortest).
+        sam_rho: ρ > 0 trains every member with sharpness-aware minimization around the
+            optimizer (Foret et al. 2021; :class:`overparam.sam.SAM` with ``adaptive=False``):
+            member e's gradient is taken at ``w_e + ρ g_e / ‖g_e‖``, its own perturbation
+            on its own minibatch, the norm over all of its parameters. Each step then costs
+            two gradients. Not on the ``"loop"`` path. 0: plain training.
     """
     if not isinstance(models, (list, tuple)) or not all(isinstance(m, nn.Module) for m in models):
         raise TypeError(f"models: expected a list of nn.Module, got {type(models).__name__}")
@@ -208,6 +214,9 @@ def train_ensemble(
     device = check_device("device", device)
     check_positive_int("steps", steps, allow_zero=True)
     check_positive("weight_decay", weight_decay, allow_zero=True)
+    check_positive("sam_rho", sam_rho, allow_zero=True)
+    if sam_rho and path == "loop":
+        raise ValueError("sam_rho: SAM is not available on path='loop'; use 'auto', 'fused' or 'vmap'")
     lr_members = None
     if isinstance(lr, (list, tuple, torch.Tensor)):
         lr_members = [check_positive("lr", float(v)) for v in lr]
@@ -325,6 +334,20 @@ def train_ensemble(
                                   "(or pass on_divergence='stop' to record it)")
         opt.zero_grad(set_to_none=True)
         value.backward()
+        if sam_rho:  # each member's gradient again, at its own w_e + ρ g_e / ‖g_e‖
+            with torch.no_grad():
+                norms = torch.stack([p.grad.reshape(E, -1).pow(2).sum(1)
+                                     for p in params.values()]).sum(0).sqrt()  # (E,)
+                factor = sam_rho / norms.clamp_min(1e-12)
+                eps = {k: p.grad * factor.to(p.dtype).view(E, *[1] * (p.ndim - 1))
+                       for k, p in params.items()}
+                for k, p in params.items():
+                    p.add_(eps[k])
+            opt.zero_grad(set_to_none=True)
+            total_loss(xb, yb).backward()
+            with torch.no_grad():
+                for k, p in params.items():
+                    p.sub_(eps[k])
         if scale is not None:  # member e's step: η_e · g_e with the optimizer's η = 1
             for p in params.values():
                 p.grad.mul_(scale.to(p.dtype).view(E, *[1] * (p.ndim - 1)))
