@@ -215,3 +215,33 @@ def test_masked_optimizer_schedule_matches_train_schedule():
         torch.testing.assert_close(p, q, atol=1e-12, rtol=1e-10)
     with pytest.raises(TypeError, match="schedule"):
         pruning.masked_optimizer(masks, "adam", schedule=0.5, lr=1e-2)
+
+
+def test_imp_records_which_test_examples_each_run_gets_right():
+    data = _data()
+    make = lambda s: op.models.mlp(40, 8, 1, 10, seed=s)  # noqa: E731
+    kw = dict(rounds=1, rate=0.5, steps=6, lr=1e-2, batch_size=50)
+    res = pruning.imp(make, [0, 1], data, **kw)
+    for key in ("ticket", "reinit", "random"):
+        ok = getattr(res, f"{key}_right")[1]
+        assert ok.shape == (2, len(data[3])) and ok.dtype == torch.bool
+        torch.testing.assert_close(getattr(res, key)[1], ok.double().mean(1))
+    assert res.reinit_right[0] is None and res.random_right[0] is None
+    # independent reference for round 0: the same dense runs, trained by train_ensemble
+    # on the full Split, whose own history evaluates the test set
+    models = [make(s) for s in (0, 1)]
+    masks = [None if p.ndim < 2 else torch.ones((2, *p.shape), dtype=torch.bool)
+             for _, p in models[0].named_parameters()]
+    opt = pruning.masked_optimizer(masks, "adam", lr=1e-2)
+    _, hist = op.ensemble.train_ensemble(models, data, lr=1e-2, steps=6, optimizer=opt,
+                                         batch_size=50)
+    torch.testing.assert_close(res.ticket[0], hist.test_acc[-1])
+    # the minibatch order is a knob: the same order_seed repeats, another one differs
+    again = pruning.imp(make, [0, 1], data, **kw)
+    other = pruning.imp(make, [0, 1], data, order_seed=1, **kw)
+    assert torch.equal(again.ticket_right[1], res.ticket_right[1])
+    assert not torch.equal(other.ticket_right[0], res.ticket_right[0])
+    with pytest.raises(ValueError, match="order_seed"):
+        pruning.imp(make, [0], data, order_seed=-1, **kw)
+    with pytest.raises(ValueError, match="test part"):
+        pruning.imp(make, [0], data[:2], **kw)

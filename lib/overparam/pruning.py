@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from overparam._check import as_generator, check_bool, check_fraction, check_option, check_positive, check_positive_int
+from overparam._check import (
+    as_generator,
+    check_bool,
+    check_fraction,
+    check_option,
+    check_positive,
+    check_positive_int,
+    check_seed,
+)
 
 __all__ = ["ImpResult", "apply_masks", "imp", "magnitude_masks", "masked_optimizer",
            "prunable", "random_masks", "remaining", "train_masked"]
@@ -239,8 +247,11 @@ class ImpResult:
     ticket (mask + rewound weights), the same mask with a fresh initialization, and a
     random mask of the same per-layer counts with the rewound weights (no controls in
     round 0, nor in rounds outside ``controls``). ``ticket_train``: final training
-    accuracy of the ticket. ``seconds``, ``cpu_seconds``: wall and CPU time per round
-    (CPU time of this process, all threads).
+    accuracy of the ticket. ``ticket_right``, ``reinit_right``, ``random_right``: (seeds,
+    n_test) bool tensors, whether each run classifies each test example correctly (the
+    accuracies above are their row means; per-example differences give the s.e. of a
+    paired comparison that includes the test set's own sampling noise). ``seconds``,
+    ``cpu_seconds``: wall and CPU time per round (CPU time of this process, all threads).
     """
 
     remaining: list[float] = field(default_factory=list)
@@ -248,6 +259,9 @@ class ImpResult:
     reinit: list[torch.Tensor | None] = field(default_factory=list)
     random: list[torch.Tensor | None] = field(default_factory=list)
     ticket_train: list[torch.Tensor] = field(default_factory=list)
+    ticket_right: list[torch.Tensor] = field(default_factory=list)
+    reinit_right: list[torch.Tensor | None] = field(default_factory=list)
+    random_right: list[torch.Tensor | None] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
     masks: list[list[dict[str, torch.Tensor]]] = field(default_factory=list)  # [round][seed]
@@ -257,7 +271,7 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         rate: float, steps: int, lr: float, optimizer: str = "adam", rewind_step: int = 0,
         scope: str = "global", controls: bool | Sequence[int] = True, reinit_offset: int = 10_000,
         batch_size: int | None = None, schedule: Callable[[int], float] | None = None,
-        random_control: bool = True) -> ImpResult:
+        random_control: bool = True, order_seed: int = 0) -> ImpResult:
     """Iterative magnitude pruning with rewinding, all seeds (and controls) in one ensemble.
 
     Args:
@@ -285,10 +299,13 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
             continue it from step k (:func:`masked_optimizer`). ``None``: constant.
         random_control: with the controls, also train the random-mask control (``False``:
             only the random re-initialization; ``random`` is then None in every round).
+        order_seed: seeds the minibatch order (``seed`` of
+            :func:`overparam.ensemble.train_ensemble`), the same for every round.
     """
     import time
 
     from overparam.ensemble import train_ensemble
+    from overparam.train import _check_data
 
     if not isinstance(seeds, (list, tuple)) or not seeds:
         raise ValueError("seeds: expected a non-empty list of ints")
@@ -310,6 +327,11 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
     else:
         raise ValueError(f"controls: expected a bool or a list of rounds in 1..{rounds}, got {controls!r}")
     check_bool("random_control", random_control)
+    order_seed = check_seed("order_seed", order_seed)
+    parts = _check_data(data)
+    if len(parts) != 4:
+        raise ValueError("data: expected a Split with a test part (every run is tested)")
+    x_train, y_train, x_test, y_test = parts
     E = len(seeds)
     result = ImpResult()
 
@@ -321,8 +343,16 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
         names = [n for n, _ in models[0].named_parameters()]
         stacked = [torch.stack([mk[n] for mk in masks]) if n in masks[0] else None for n in names]
         opt = masked_optimizer(stacked, optimizer, schedule=schedule, offset=offset, lr=lr)
-        return train_ensemble(models, data, lr=lr, steps=n_steps, optimizer=opt,
-                              eval_every=n_steps, batch_size=batch_size)
+        # the training part only: the test set is evaluated once, after training (right())
+        return train_ensemble(models, (x_train, y_train), lr=lr, steps=n_steps, optimizer=opt,
+                              eval_every=n_steps, batch_size=batch_size, seed=order_seed)
+
+    @torch.no_grad()
+    def right(models):
+        """(len(models), n_test) bool: which test examples each model classifies correctly."""
+        dev = next(models[0].parameters()).device
+        x, y = x_test.to(dev), y_test.to(dev)
+        return torch.stack([m(x).argmax(-1) == y for m in models]).cpu()
 
     def clone(model):
         return {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -339,10 +369,13 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
     rewound = states
     models, hist = run(rewound, full, steps - rewind_step, rewind_step)
     result.remaining.append(1.0)
-    result.ticket.append(hist.test_acc[-1].clone())
+    result.ticket_right.append(right(models))
+    result.ticket.append(result.ticket_right[-1].double().mean(1))
     result.ticket_train.append(hist.train_acc[-1].clone())
     result.reinit.append(None)
     result.random.append(None)
+    result.reinit_right.append(None)
+    result.random_right.append(None)
     result.masks.append(full)
     result.seconds.append(time.perf_counter() - t0)
     result.cpu_seconds.append(time.process_time() - c0)
@@ -363,13 +396,16 @@ def imp(make_model: Callable[[int], nn.Module], seeds: list[int], data, *, round
             states += list(rewound)
             all_masks += rand
         trained, hist = run(states, all_masks, steps - rewind_step, rewind_step)
-        acc = hist.test_acc[-1]
+        ok = right(trained)  # (members, n_test)
         models = trained[:E]
         result.remaining.append(remaining(masks[0]))
-        result.ticket.append(acc[:E].clone())
+        result.ticket_right.append(ok[:E])
+        result.reinit_right.append(ok[E:2 * E] if ctrl else None)
+        result.random_right.append(ok[2 * E:] if with_random else None)
+        for key in ("ticket", "reinit", "random"):
+            r_ok = getattr(result, f"{key}_right")[-1]
+            getattr(result, key).append(None if r_ok is None else r_ok.double().mean(1))
         result.ticket_train.append(hist.train_acc[-1][:E].clone())
-        result.reinit.append(acc[E:2 * E].clone() if ctrl else None)
-        result.random.append(acc[2 * E:].clone() if with_random else None)
         result.masks.append(masks)
         result.seconds.append(time.perf_counter() - t0)
         result.cpu_seconds.append(time.process_time() - c0)
