@@ -238,3 +238,19 @@ def test_learned_in_order_fails_on_a_shuffled_or_flat_order():
     assert not C.learned_in_order([10.0, inf, inf]).ok  # fewer than two learned
     with pytest.raises(ValueError, match="steps"):
         C.learned_in_order([1.0])
+
+
+def test_mean_se_and_paired_test_se_by_hand():
+    m, s = C.mean_se([1.0, 2.0, 3.0, 6.0])  # mean 3, sample var 14/3
+    assert m == pytest.approx(3.0) and s == pytest.approx((14 / 3) ** 0.5 / 2)
+    a = np.array([[1, 1, 0, 0], [1, 0, 1, 0]])  # per example: 1, .5, .5, 0
+    b = np.array([[1, 0, 0, 0]])  # 1, 0, 0, 0 → d = 0, .5, .5, 0
+    assert C.paired_test_se(a, b) == pytest.approx(np.std([0, .5, .5, 0], ddof=1) / 2)
+    # negative control: two arms that agree on every example have no test-set noise
+    assert C.paired_test_se(a, a) == 0.0
+    with pytest.raises(ValueError, match="values"):
+        C.mean_se([1.0])
+    with pytest.raises(ValueError, match="right_b"):
+        C.paired_test_se(a, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="right_a"):
+        C.paired_test_se(np.full((2, 4), 0.5), b)

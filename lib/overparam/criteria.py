@@ -147,6 +147,38 @@ def _as_array(x):
     return np.asarray(x, dtype=np.float64)
 
 
+# ---------------------------------------------------------------- standard errors
+
+
+def mean_se(values) -> tuple[float, float]:
+    """``(mean, s.e.)`` of a sample: the s.e. is ``std(ddof=1) / √n`` (n ≥ 2 values)."""
+    v = _as_array(values).astype(np.float64).ravel()
+    if v.size < 2 or not np.isfinite(v).all():
+        raise ValueError(f"values: expected at least 2 finite numbers, got {v.size} values")
+    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
+
+
+def paired_test_se(right_a, right_b) -> float:
+    """The test set's own sampling s.e. of the accuracy gap between two arms.
+
+    ``right_a``, ``right_b``: (seeds, n_test) booleans (or 0/1), whether each run of an
+    arm classifies each of the same ``n_test`` test examples correctly (the arms may have
+    different numbers of seeds). The gap of mean accuracies is the mean over examples of
+    ``d_i = mean_s a[s, i] − mean_s b[s, i]``; its s.e. over a fresh draw of the test set
+    is ``std(d, ddof=1) / √n_test``, a fraction (× 100 for points). It adds to, and does
+    not replace, the s.e. over seeds.
+    """
+    a, b = (_as_array(r).astype(np.float64) for r in (right_a, right_b))
+    for name, r in (("right_a", a), ("right_b", b)):
+        if r.ndim != 2 or not np.isin(r, (0.0, 1.0)).all():
+            raise ValueError(f"{name}: expected a (seeds, n_test) array of 0/1, got shape {r.shape}")
+    if a.shape[1] != b.shape[1] or a.shape[1] < 2:
+        raise ValueError(f"right_b: expected the same n_test ≥ 2 as right_a ({a.shape[1]}), "
+                         f"got {b.shape[1]}")
+    d = a.mean(0) - b.mean(0)
+    return float(d.std(ddof=1) / math.sqrt(d.size))
+
+
 # ---------------------------------------------------------------- accuracies
 
 
